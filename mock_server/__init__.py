@@ -1,0 +1,7 @@
+"""A stateful, spec-driven mock of the KPN Things Downlinks API."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"
