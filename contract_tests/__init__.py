@@ -1,0 +1,1 @@
+"""A contract-test toolkit for any implementation of the Things Downlinks API."""

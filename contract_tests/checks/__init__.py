@@ -1,0 +1,1 @@
+"""Contract checks, one module per rule group."""
