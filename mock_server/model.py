@@ -16,6 +16,8 @@ __all__ = [
     "can_move",
     "LogEntry",
     "Downlink",
+    "move_logs",
+    "cancellable",
 ]
 
 
@@ -125,3 +127,43 @@ class Downlink:
         out["modifiedAt"] = format_ms(self.modified_at)
         out["logs"] = [entry.to_json() for entry in self.logs]
         return out
+
+
+def move_logs(
+    current: Status, target: Status, at: int, *, parts: int = 1, error_code: str | None = None
+) -> list[LogEntry]:
+    """The log entries that S2 appends for the move `current` -> `target` at `at`.
+
+    EXECUTING logs DOWNLINK_STARTED; SENT_TO_CARRIER one DOWNLINK_PART_SENT per part; a
+    failed try (RETRY) DOWNLINK_PART_FAILED with an errorCode; DELIVERED one
+    DOWNLINK_PART_DELIVERED per part then DOWNLINK_DELIVERED; FAILED DOWNLINK_FAILED, or
+    DOWNLINK_REJECTED from PENDING, with an errorCode; CANCELLED DOWNLINK_FAILED with
+    errorCode CANCELLED (X4).
+    """
+    E = Event
+    if target is Status.EXECUTING:
+        return [LogEntry(at, E.DOWNLINK_STARTED.value)]
+    if target is Status.SENT_TO_CARRIER:
+        return [LogEntry(at, E.DOWNLINK_PART_SENT.value) for _ in range(parts)]
+    if target is Status.RETRY:
+        return [LogEntry(at, E.DOWNLINK_PART_FAILED.value, error_code or "CARRIER_ERROR")]
+    if target is Status.DELIVERED:
+        entries = [LogEntry(at, E.DOWNLINK_PART_DELIVERED.value) for _ in range(parts)]
+        return [*entries, LogEntry(at, E.DOWNLINK_DELIVERED.value)]
+    if target is Status.FAILED:
+        if current is Status.PENDING:
+            return [LogEntry(at, E.DOWNLINK_REJECTED.value, error_code or "DOWNLINK_REJECTED")]
+        return [LogEntry(at, E.DOWNLINK_FAILED.value, error_code or "DOWNLINK_FAILED")]
+    if target is Status.CANCELLED:
+        return [LogEntry(at, E.DOWNLINK_FAILED.value, error_code or "CANCELLED")]
+    return []
+
+
+def cancellable(status: Status, forced: bool) -> bool:
+    """X2, X3: PENDING and RETRY may be cancelled; EXECUTING and SENT_TO_CARRIER are in
+    flight and need `forced=true`; terminal states never."""
+    if status in (Status.PENDING, Status.RETRY):
+        return True
+    if status in (Status.EXECUTING, Status.SENT_TO_CARRIER):
+        return forced
+    return False

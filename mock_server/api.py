@@ -1,0 +1,198 @@
+"""The four public operations of openapi.json. Handlers stay thin: parse, call, render."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .mock import Mock
+from .model import Downlink, LogEntry, Status, cancellable
+from .problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from .query import build_query
+from .store import Page
+
+__all__ = ["routes", "read_json_body"]
+
+_JSON = "application/json"
+
+
+def _mock(request: Request) -> Mock:
+    return request.app.state.mock
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The request's JSON body: 415 unless JSON (E3), 413 over `limit`, 400 if malformed."""
+    ctype = request.headers.get("content-type", "")
+    media = ctype.split(";", 1)[0].strip().lower()
+    if media != _JSON and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    try:
+        # The standard parser keeps big integers exact; NaN and Infinity are not JSON.
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise BadRequest(
+            "the body is not valid JSON", errors=[{"pointer": "#", "detail": reason}]
+        ) from None
+
+
+def _single_params(request: Request) -> dict[str, str]:
+    """Query parameters, each at most once (a repeated one is 400: which would win?)."""
+    items = request.query_params.multi_items()
+    params = dict(items)
+    if len(params) != len(items):
+        seen: set[str] = set()
+        repeated = sorted({k for k, _ in items if k in seen or seen.add(k)})  # type: ignore[func-returns-value]
+        raise BadRequest(
+            "a query parameter is given more than once",
+            errors=[{"parameter": name, "detail": "give it once"} for name in repeated],
+        )
+    return params
+
+
+def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, headers=headers, media_type=_JSON)
+
+
+# -- GET /downlinks ---------------------------------------------------------------
+
+
+async def search_downlinks(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+    raw = _single_params(request)
+    params, errors = mock.spec.coerce_params("searchDownlinks", raw)
+    if errors:
+        raise BadRequest("the list request has invalid parameters", errors=errors)
+    query = build_query(params, raw, mock.cursors, principal.client_id)
+    page = mock.store.page(principal.client_id, query)
+    return _json(_render_page(request, mock, principal.client_id, query, page))
+
+
+def _render_page(request: Request, mock: Mock, owner: str, query: Any, page: Page) -> bytes:
+    encoded = mock.store.encoded
+    body = b'{"items":[' + b",".join([encoded(dl) for dl in page.items]) + b"]"
+    if page.items and (page.has_next or page.has_prev):
+        base = mock.config.public_url or str(request.base_url).rstrip("/")
+        params = {**query.raw, "limit": str(query.limit)}
+        if page.has_next:
+            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[-1]), False)
+            link = f"{base}/downlinks?{urlencode({**params, 'cursor': cursor})}"
+            body += b',"next":' + orjson.dumps(link)
+        if page.has_prev:
+            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[0]), True)
+            link = f"{base}/downlinks?{urlencode({**params, 'cursor': cursor})}"
+            body += b',"prev":' + orjson.dumps(link)
+    return body + b"}"
+
+
+# -- POST /downlinks --------------------------------------------------------------
+
+
+async def create_downlink(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.write")
+    body = await read_json_body(request, mock.config.body_limit)
+    new, errors = mock.spec.validate_create(body)
+    if new is None:
+        raise BadRequest("the downlink request is invalid", errors=errors)
+    owner = principal.client_id
+    now = mock.clock.now()
+    if new.dry_run:
+        # C8: everything is validated, uniqueness included, and nothing is stored.
+        mock.store.reserve_check(owner, new.external_reference)
+        preview = Downlink(
+            id=str(uuid.uuid4()),
+            owner=owner,
+            network_id=new.network_id,
+            status=Status.PENDING,
+            created_at=now,
+            modified_at=now,
+            message=new.message,
+            external_reference=new.external_reference,
+            logs=[LogEntry(now, "DOWNLINK_ACCEPTED")],
+        )
+        return _json(orjson.dumps(preview.to_json()), 201)
+    dl = mock.store.create(owner, new, now)
+    return _json(mock.store.encoded(dl), 201, {"Location": f"/downlinks/{dl.id}"})
+
+
+# -- GET /downlinks/{downlinkId} ----------------------------------------------------
+
+
+async def get_downlink(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+    dl = mock.store.get(principal.client_id, request.path_params["downlinkId"])
+    return _json(mock.store.encoded(dl))
+
+
+# -- DELETE /downlinks/{downlinkId} -------------------------------------------------
+
+
+async def cancel_downlink(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.delete")
+    params, errors = mock.spec.coerce_params("cancelDownlink", _single_params(request))
+    if errors:
+        raise BadRequest("the cancel request has invalid parameters", errors=errors)
+    forced = bool(params.get("forced", False))
+    store = mock.store
+    with store.lock:
+        dl = store.get(principal.client_id, request.path_params["downlinkId"])
+        if not cancellable(dl.status, forced):
+            hint = (
+                " without forced=true: it is in flight"
+                if not forced and cancellable(dl.status, True)
+                else ""
+            )
+            raise Conflict(f"a {dl.status.value} downlink cannot be cancelled{hint}")
+        store.transition(dl, Status.CANCELLED, mock.clock.now())
+    return Response(status_code=202)
+
+
+async def _collection(request: Request) -> Response:
+    if request.method == "POST":
+        return await create_downlink(request)
+    return await search_downlinks(request)
+
+
+async def _item(request: Request) -> Response:
+    if request.method == "DELETE":
+        return await cancel_downlink(request)
+    return await get_downlink(request)
+
+
+# One route per path, so that a 405 lists every method the path has (E3).
+routes = [
+    Route("/downlinks", _collection, methods=["GET", "POST"]),
+    Route("/downlinks/{downlinkId}", _item, methods=["GET", "DELETE"]),
+]

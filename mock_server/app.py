@@ -1,0 +1,69 @@
+"""The ASGI application: public routes, control plane, and problem+json for every error."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import api, control
+from .config import MockConfig
+from .mock import Mock
+from .problems import MockError, problem_response
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("mock_server")
+
+_HTTP_PROBLEMS = {
+    404: ("/problems/not-found", "Not found", "no such resource: see openapi.json for the paths"),
+    405: (
+        "/problems/method-not-allowed",
+        "Method not allowed",
+        "this path does not take that method",
+    ),
+}
+
+
+async def _mock_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MockError)
+    return exc.to_response(request.url.path)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    type_, title, detail = _HTTP_PROBLEMS.get(
+        exc.status_code, ("/problems/http-error", "HTTP error", str(exc.detail))
+    )
+    return problem_response(
+        exc.status_code, type_, title, detail, request.url.path, headers=exc.headers
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        "/problems/internal-error",
+        "Internal error",
+        "the mock failed unexpectedly; this is a bug in the mock",
+        request.url.path,
+    )
+
+
+def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) -> Starlette:
+    """Build the mock's ASGI app. Its state is `app.state.mock` (a `Mock`)."""
+    mock = mock or Mock(config)
+    app = Starlette(
+        routes=[*api.routes, *control.routes],
+        exception_handlers={
+            MockError: _mock_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+    )
+    app.state.mock = mock
+    return app

@@ -1,0 +1,56 @@
+"""The running mock: one value holding the store, the clock, the spec and the authenticator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from . import __version__
+from .auth import Authenticator
+from .clock import Clock
+from .config import MockConfig
+from .query import CursorCodec
+from .seeding import load_fixture_file
+from .spec import Spec, load_spec
+from .store import Store
+
+__all__ = ["Mock"]
+
+
+class Mock:
+    """Everything a request handler needs. `reset()` is M2."""
+
+    version = __version__
+
+    def __init__(self, config: MockConfig | None = None) -> None:
+        self.config = config or MockConfig()
+        cfg = self.config
+        self.spec: Spec = load_spec()
+        self.clock = Clock(cfg.clock_mode, cfg.clock_start, cfg.speed)
+        self.store = Store()
+        self.auth = Authenticator(
+            cfg.auth_mode, secret=cfg.secret, jwks_path=cfg.jwks_path, now_ms=self.clock.now
+        )
+        self.cursors = CursorCodec()
+        # Extensions (progressions, journal) subscribe here; each is called on M2 reset.
+        self.on_reset: list[Callable[[], None]] = []
+        self._fixtures = [load_fixture_file(Path(p)) for p in cfg.fixtures]
+        self._load_fixtures()
+
+    def _load_fixtures(self) -> None:
+        for fixture in self._fixtures:
+            fixture.apply(self.store, self.clock.now())
+
+    def tick(self) -> None:
+        """Fire the moves that have fallen due (T3); called before each request is handled."""
+        self.clock.run_due()
+
+    def reset(self) -> None:
+        """M2: empty store, device registry, journal and faults; fixtures reloaded; clock back
+        to its start."""
+        with self.store.lock:
+            self.clock.reset()
+            self.store.reset()
+            for hook in self.on_reset:
+                hook()
+            self._load_fixtures()
