@@ -315,14 +315,24 @@ class Store:
         bound = query.order_key(cursor.values)
         after: list[Downlink] = []
         before: list[Downlink] = []
+        backwards = cursor.backwards
         for dl in candidates:
             if match(dl):
-                (after if key(dl) > bound else before).append(dl)
-        if cursor.backwards:
+                k = key(dl)
+                # The cursor's own item lies on the side the walk comes from.
+                if k > bound or (backwards and not k < bound):
+                    after.append(dl)
+                else:
+                    before.append(dl)
+        if backwards:
             chosen = heapq.nlargest(limit + 1, before, key=key)
             items = chosen[:limit]
             items.reverse()
-            return Page(items, bool(items) and len(chosen) > limit, bool(items) and bool(after))
+            return Page(
+                items,
+                has_next=bool(items) and bool(after),
+                has_prev=bool(items) and len(chosen) > limit,
+            )
         chosen = heapq.nsmallest(limit + 1, after, key=key)
         items = chosen[:limit]
         return Page(items, bool(items) and len(chosen) > limit, bool(items) and bool(before))
