@@ -130,6 +130,25 @@ class Authenticator:
 
         `authorization` is the raw `Authorization` header value (None when absent).
         """
+        principal = self.identify(authorization)
+        if required_scope not in principal.scopes:
+            granted = ", ".join(sorted(principal.scopes)) or "none"
+            raise Forbidden(
+                f"this operation needs scope {required_scope}; the token of client"
+                f" {principal.client_id!r} grants: {granted}",
+                headers={
+                    "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope",'
+                    f' scope="{required_scope}"'
+                },
+            )
+        return principal
+
+    def identify(self, authorization: str | None) -> Principal:
+        """The caller named by a usable token, whatever its scopes; else raise Unauthorized.
+
+        The checks of A1, A3 and A4 without A2's: for who-is-asking questions such as the
+        default owner of seeded records (M3).
+        """
         if self.mode is AuthMode.OFF:
             return _EVERYONE
         if authorization is None:
@@ -151,18 +170,7 @@ class Authenticator:
                     f"token not valid before {_instant(verified.nbf_ms)}"
                     f" (the mock's clock reads {_instant(now)})",
                 )
-        principal = verified.principal
-        if required_scope not in principal.scopes:
-            granted = ", ".join(sorted(principal.scopes)) or "none"
-            raise Forbidden(
-                f"this operation needs scope {required_scope}; the token of client"
-                f" {principal.client_id!r} grants: {granted}",
-                headers={
-                    "WWW-Authenticate": f'Bearer realm="{REALM}", error="insufficient_scope",'
-                    f' scope="{required_scope}"'
-                },
-            )
-        return principal
+        return verified.principal
 
     def _verify(self, authorization: str) -> _Verified:
         """Check a header seen for the first time, and remember what it proved."""

@@ -651,3 +651,27 @@ def test_a1_any_header_value_gives_a_principal_or_a_problem(value: str) -> None:
         authenticator().authenticate(value, READ)
     except (Unauthorized, Forbidden) as exc:
         assert exc.status in (401, 403)
+
+
+# --- identify: who is asking, whatever the scopes -----------------------------------------
+
+
+def test_a3_identify_names_the_client_without_judging_scopes() -> None:
+    auth = authenticator()
+    token = bearer(unsigned({"sub": "acme"}))  # no scope at all
+    assert auth.identify(token) == Principal("acme", frozenset())
+    with pytest.raises(Forbidden):
+        auth.authenticate(token, READ)
+
+
+def test_a3_identify_still_refuses_unusable_tokens() -> None:
+    clock = ManualClock(Y2000_MS)
+    auth = authenticator(clock=clock)
+    expired = bearer(unsigned({**ALL, "exp": Y2000_MS // 1000}))
+    for header in (None, "Basic xyz", "Bearer a.b", expired):
+        with pytest.raises(Unauthorized):
+            auth.identify(header)
+
+
+def test_a4_identify_in_off_mode_is_the_default_client() -> None:
+    assert authenticator(AuthMode.OFF).identify("Bearer garbage").client_id == "default"
