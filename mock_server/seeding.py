@@ -63,6 +63,9 @@ def parse_downlinks(records: Any, *, default_owner: str, now: int) -> list[Downl
     out: list[Downlink] = []
     for i, record in enumerate(records):
         prefix = f"#/{i}"
+        # M3's defaults first: the schema requires a status, a record may leave it out.
+        if isinstance(record, dict):
+            record = {"status": "PENDING", **record}
         found = _schema_violations(record, "Downlink", prefix)
         errors.extend(found)
         if not isinstance(record, dict):

@@ -360,6 +360,7 @@ class Spec:
         self._resolver = registry.resolver(base_uri=uri)
         self._validator_class = self._make_validator_class()
         self._defaults: dict[int, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {}
+        self._schema_validators: dict[str, Validator] = {}
 
         operations = self._operations()
         if CREATE_OPERATION not in operations:
@@ -631,6 +632,20 @@ class Spec:
             parts=report.parts,
         )
         return request, []
+
+    def schema_violations(self, name: str, instance: object, prefix: str = "#") -> list[Violation]:
+        """Every violation of `instance` against `#/components/schemas/<name>`, as E2
+        entries whose pointers start at `prefix` (e.g. "#/3" for the fourth record of M3)."""
+        validator = self._schema_validators.get(name)
+        if validator is None:
+            validator = self._validator_at(("components", "schemas", name))
+            self._schema_validators[name] = validator
+        out: list[Violation] = []
+        for error in validator.iter_errors(instance):
+            leaf = _leaf(error)
+            pointer = json_pointer(tuple(leaf.absolute_path))
+            out.append({"pointer": prefix + pointer[1:], "detail": _detail(leaf)})
+        return out
 
     def coerce_params(
         self, operation_id: str, params: Mapping[str, str]
