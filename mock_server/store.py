@@ -159,8 +159,13 @@ class Store:
         *,
         error_code: str | None = None,
         parts: int | None = None,
+        entries: list[LogEntry] | None = None,
     ) -> Downlink:
-        """Move `dl` to `target` as S1 allows, logging as S2 says; 409 otherwise."""
+        """Move `dl` to `target` as S1 allows, logging as S2 says; 409 otherwise.
+
+        `entries` replaces S2's default entries (a progression's per-part accounts); each
+        is stamped with the move's instant.
+        """
         with self.lock:
             if not can_move(dl.status, target):
                 raise Conflict(
@@ -170,19 +175,33 @@ class Store:
             # T2: modifiedAt never moves backwards, and a change always shows.
             if at <= dl.modified_at:
                 at = dl.modified_at + 1
-            entries = move_logs(
-                dl.status, target, at, parts=parts or dl.parts, error_code=error_code
-            )
+            if entries is None:
+                entries = move_logs(
+                    dl.status, target, at, parts=parts or dl.parts, error_code=error_code
+                )
             if target is Status.RETRY:
                 dl.retries += 1
-            tenant = self._tenants[dl.owner]
-            tenant.modified.remove((dl.modified_at, dl.id))
             dl.status = target
-            dl.modified_at = at
-            dl.logs.extend(entries)
-            dl.encoded = None
-            tenant.modified.add((at, dl.id))
+            self._append(dl, entries, at)
             return dl
+
+    def append_logs(self, dl: Downlink, entries: list[LogEntry], at: int) -> Downlink:
+        """Log events that change no status (a part delivered, S2), stamped `at` or later."""
+        with self.lock:
+            if dl.status.terminal:
+                raise Conflict(f"a {dl.status.value} downlink never changes")
+            self._append(dl, entries, max(at, dl.modified_at + 1))
+            return dl
+
+    def _append(self, dl: Downlink, entries: list[LogEntry], at: int) -> None:
+        for entry in entries:
+            entry.created_at = at
+        tenant = self._tenants[dl.owner]
+        tenant.modified.remove((dl.modified_at, dl.id))
+        dl.modified_at = at
+        dl.logs.extend(entries)
+        dl.encoded = None
+        tenant.modified.add((at, dl.id))
 
     def register_devices(self, devices: Iterable[tuple[str, dict[str, str]]]) -> None:
         """Register (replace) the tags of devices, which `q` matches exactly (L1, M3)."""
