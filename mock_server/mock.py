@@ -9,7 +9,9 @@ from . import __version__
 from .auth import Authenticator
 from .clock import Clock
 from .config import MockConfig
+from .progression import Progressions
 from .query import CursorCodec
+from .scenarios import load_scenario
 from .seeding import load_fixture_file
 from .spec import Spec, load_spec
 from .store import Store
@@ -34,6 +36,10 @@ class Mock:
         self.cursors = CursorCodec()
         # Extensions (progressions, journal) subscribe here; each is called on M2 reset.
         self.on_reset: list[Callable[[], None]] = []
+        # S4: each new downlink gets a progression of the scenario (M6 swaps it).
+        self.progressions = Progressions(self.clock, self.store, load_scenario(cfg.scenario))
+        self.store.on_create.append(self.progressions.start)
+        self.on_reset.append(self.progressions.reset)
         self._fixtures = [load_fixture_file(Path(p)) for p in cfg.fixtures]
         self._load_fixtures()
 
