@@ -67,5 +67,6 @@ def parse_duration_ms(text: str) -> int:
         raise ValueError(f"{text!r} is not a duration: {DURATION_HINT}")
     days, hours, minutes, seconds = m.groups()
     total = (int(days or 0) * 86_400 + int(hours or 0) * 3_600 + int(minutes or 0) * 60) * 1000
-    total += int(float(seconds or 0) * 1000)
-    return total
+    whole, _, fraction = (seconds or "0").partition(".")
+    # Exact integer arithmetic: a float would overflow on absurdly long second counts.
+    return total + int(whole) * 1000 + int(fraction[:3].ljust(3, "0"))
