@@ -13,7 +13,14 @@ from .api import read_json_body
 from .config import AuthMode
 from .mock import Mock
 from .model import Status
-from .problems import BadRequest, NotFound, Unauthorized
+from .problems import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from .scenarios import ScenarioError, load_named, parse_scenario, parse_text, scenario_schema
 from .seeding import parse_devices, parse_downlinks
 from .timefmt import format_ms, parse_duration_ms, parse_rfc3339
 
@@ -140,6 +147,62 @@ def _text(value: Any) -> str:
     return value
 
 
+_YAML = frozenset({"application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"})
+_SCENARIO_SOURCE = "the request body"
+
+
+async def scenario(request: Request) -> Response:
+    """M6: the current scenario (GET), or load or swap the one new downlinks get (PUT)."""
+    mock = _mock(request)
+    engine = mock.progressions
+    if request.method == "GET":
+        return _json({**engine.describe(), "document": engine.scenario.document})
+    limit = mock.config.body_limit
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    try:
+        if media in _YAML:
+            document = parse_text(await _read_text(request, limit), _SCENARIO_SOURCE)
+        else:
+            document = await read_json_body(request, limit)
+        if isinstance(document, dict) and list(document) == ["name"]:
+            name = document["name"]
+            if not isinstance(name, str) or not name:
+                raise BadRequest(
+                    "name a built-in or library scenario",
+                    errors=[{"pointer": "#/name", "detail": "expected a scenario name"}],
+                )
+            loaded = load_named(name)
+        else:
+            loaded = parse_scenario(document, _SCENARIO_SOURCE)
+    except UnsupportedMediaType:
+        raise UnsupportedMediaType(
+            "send the scenario as application/json or application/yaml"
+        ) from None
+    except ScenarioError as exc:
+        raise BadRequest(
+            f"the scenario is invalid ({len(exc.problems)} problem(s)); nothing changed",
+            errors=exc.errors(),
+        ) from None
+    engine.use(loaded)
+    return _json(engine.describe())
+
+
+async def _read_text(request: Request, limit: int) -> str:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            "the body is not UTF-8 text", errors=[{"pointer": "#", "detail": str(exc)}]
+        ) from None
+
+
 async def openapi(request: Request) -> Response:
     """The control plane's own OpenAPI document."""
     return _json(CONTROL_OPENAPI)
@@ -154,6 +217,32 @@ _CLOCK = {
         "now": {"type": "string", "format": "date-time"},
         "mode": {"type": "string", "enum": ["real", "scaled", "manual"]},
     },
+}
+
+_SCENARIO_SUMMARY = {
+    "type": "object",
+    "required": ["name", "source", "progressions", "rules", "default", "liveTimelines"],
+    "properties": {
+        "name": {"type": "string"},
+        "description": {"type": "string"},
+        "source": {"type": "string"},
+        "progressions": {"type": "array", "items": {"type": "string"}},
+        "rules": {"type": "integer", "description": "how many rules"},
+        "default": {"type": "string"},
+        "seed": {"type": ["integer", "null"]},
+        "liveTimelines": {"type": "integer"},
+    },
+}
+_SCENARIO_BODY = {
+    "oneOf": [
+        {
+            "type": "object",
+            "required": ["name"],
+            "additionalProperties": False,
+            "properties": {"name": {"type": "string", "description": "built-in or library"}},
+        },
+        {"$ref": "#/components/schemas/Scenario"},
+    ]
 }
 
 CONTROL_OPENAPI: dict[str, Any] = {
@@ -281,6 +370,38 @@ CONTROL_OPENAPI: dict[str, Any] = {
                 },
             }
         },
+        "/__mock/scenario": {
+            "get": {
+                "operationId": "readScenario",
+                "summary": "M6: the scenario new downlinks get, as loaded",
+                "responses": {
+                    "200": {
+                        "description": "The summary, with the scenario document",
+                        "content": {"application/json": {"schema": _SCENARIO_SUMMARY}},
+                    }
+                },
+            },
+            "put": {
+                "operationId": "loadScenario",
+                "summary": "M6: load or swap the scenario; running timelines go on",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": _SCENARIO_BODY},
+                        "application/yaml": {"schema": _SCENARIO_BODY},
+                    },
+                },
+                "responses": {
+                    "200": {
+                        "description": "Loaded",
+                        "content": {"application/json": {"schema": _SCENARIO_SUMMARY}},
+                    },
+                    "400": _ERR,
+                    "413": _ERR,
+                    "415": _ERR,
+                },
+            },
+        },
         "/__mock/clock": {
             "get": {
                 "operationId": "readClock",
@@ -332,6 +453,7 @@ CONTROL_OPENAPI: dict[str, Any] = {
     "components": {
         "schemas": {
             "Problem": {"type": "object", "required": ["type", "title", "status", "detail"]},
+            "Scenario": scenario_schema(),
             "SeedDownlink": {
                 "type": "object",
                 "required": ["networkId"],
@@ -359,5 +481,6 @@ routes = [
     Route("/__mock/devices", seed_devices, methods=["POST"]),
     Route("/__mock/downlinks/{downlinkId}/transition", transition, methods=["POST"]),
     Route("/__mock/clock", clock, methods=["GET", "POST"]),
+    Route("/__mock/scenario", scenario, methods=["GET", "PUT"]),
     Route("/__mock/openapi.json", openapi, methods=["GET"]),
 ]

@@ -42,6 +42,9 @@ __all__ = [
     "parse_duration",
     "parse_scenario",
     "load_scenario",
+    "load_named",
+    "scenario_schema",
+    "parse_text",
     "load_scenario_file",
     "scenario_names",
 ]
@@ -205,7 +208,8 @@ def scenario_names() -> dict[str, Path]:
     for directory in (BUILTIN_DIR, LIBRARY_DIR):
         if directory.is_dir():
             for path in sorted(directory.iterdir()):
-                if path.suffix in _SUFFIXES and path.stem not in found:
+                # A stem with a dot (scenario.schema.json) is not a scenario.
+                if path.suffix in _SUFFIXES and "." not in path.stem and path.stem not in found:
                     found[path.stem] = path
     return found
 
@@ -215,22 +219,32 @@ def load_scenario(ref: str | Path | None) -> Scenario:
     if ref is None:
         ref = "default"
     if isinstance(ref, str) and "/" not in ref and "\\" not in ref and not ref.endswith(_SUFFIXES):
-        names = scenario_names()
-        if ref not in names:
-            close = difflib.get_close_matches(ref, names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ScenarioError(
-                ref,
-                [
-                    Problem(
-                        ("name",),
-                        f"no built-in or library scenario {ref!r}: {hint}use one of "
-                        f"{', '.join(names)}, or give a path to a .yaml or .json file",
-                    )
-                ],
-            )
-        return load_scenario_file(names[ref])
+        return load_named(ref, source=ref)
     return load_scenario_file(Path(ref))
+
+
+def load_named(name: str, *, source: str = "the request body") -> Scenario:
+    """A built-in or library scenario by name (never a path: M6 takes names from the wire)."""
+    names = scenario_names()
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ScenarioError(
+            source,
+            [
+                Problem(
+                    ("name",),
+                    f"no built-in or library scenario {name!r}: {hint}use one of "
+                    f"{', '.join(names)}, or give a whole scenario",
+                )
+            ],
+        )
+    return load_scenario_file(names[name])
+
+
+def scenario_schema() -> dict[str, Any]:
+    """The scenario JSON Schema (a fresh copy), e.g. for the control plane's OpenAPI."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 def load_scenario_file(path: Path) -> Scenario:
@@ -294,8 +308,7 @@ def _display(path: Path) -> str:
 
 @cache
 def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return Draft202012Validator(schema)
+    return Draft202012Validator(scenario_schema())
 
 
 def _schema_problems(document: Any) -> Iterator[Problem]:
@@ -528,19 +541,35 @@ class _Compiler:
         bad = sorted((s for s in now if not can_move(s, target)), key=list(Status).index)
         if not bad:
             return
-        if target is Status.RETRY and bad == [Status.PENDING]:
-            fix = "a try fails only once started: add a step to EXECUTING before it"
-        elif target is Status.DELIVERED and Status.SENT_TO_CARRIER not in now:
-            fix = "add a step to SENT_TO_CARRIER before it"
-        elif target is Status.SENT_TO_CARRIER:
-            fix = "add a step to EXECUTING before it"
+        between = _shortest_way(bad[0], target) if len(bad) == 1 else None
+        if between:
+            steps = " and ".join(s.value for s in between)
+            fix = f"add a step to {steps} before it" + (
+                " (a try fails only once started)" if target is Status.RETRY else ""
+            )
         else:
             allowed = sorted({t.value for s in bad for t in _moves_from(s)})
             fix = f"from there S1 allows {', '.join(allowed) or 'nothing'}"
+        if len(now) > len(bad):
+            fix += f" (a step with a chance below 1 may leave it {_statuses(bad)})"
         self.fail(
             (*path, "to"),
             f"S1 forbids the move {_statuses(bad)} -> {target.value} here: {fix}",
         )
+
+
+def _shortest_way(start: Status, target: Status) -> list[Status] | None:
+    """The statuses S1 passes through on the shortest way from `start` to `target`."""
+    ways: dict[Status, list[Status]] = {start: []}
+    queue = [start]
+    for status in queue:
+        for nxt in _moves_from(status):
+            if nxt not in ways and not nxt.terminal and nxt is not Status.RETRY:
+                ways[nxt] = [*ways[status], nxt]
+                queue.append(nxt)
+            if nxt is target and status is not start:
+                return ways[status]
+    return None
 
 
 def _moves_from(status: Status) -> Iterable[Status]:
