@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from .config import AuthMode, ClockMode, MockConfig
+from .scenarios import ScenarioError, load_scenario
 from .timefmt import parse_rfc3339
 
 __all__ = ["serve_command", "build_config"]
@@ -27,6 +28,7 @@ def build_config(
     fixtures: tuple[str, ...],
     log_level: str,
     public_url: str | None,
+    scenario: str = "default",
 ) -> MockConfig:
     """Options -> MockConfig, with click errors that name the option and the fix."""
     mode = AuthMode(auth)
@@ -49,6 +51,10 @@ def build_config(
     for path in paths:
         if not path.is_file():
             raise click.BadParameter(f"no such file: {path}", param_hint="--fixtures")
+    try:
+        load_scenario(scenario)  # fail at start-up, naming the file, key and fix
+    except ScenarioError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scenario") from None
     return MockConfig(
         host=host,
         port=port,
@@ -61,6 +67,7 @@ def build_config(
         fixtures=paths,
         log_level=log_level,
         public_url=public_url.rstrip("/") if public_url else None,
+        scenario=scenario,
     )
 
 
@@ -68,7 +75,8 @@ def _banner(config: MockConfig, url: str) -> str:
     from .auth import mint_token
 
     lines = [
-        f"Downlinks mock on {url}  (auth {config.auth_mode.value}, clock {config.clock_mode.value})"
+        f"Downlinks mock on {url}  (auth {config.auth_mode.value}, clock {config.clock_mode.value}, "
+        f"scenario {config.scenario})"
     ]
     token = None
     if config.auth_mode is AuthMode.LENIENT:
@@ -133,6 +141,13 @@ def _banner(config: MockConfig, url: str) -> str:
     help="Server log level.",
 )
 @click.option("--public-url", help="Base URL for next/prev links when behind a proxy.")
+@click.option(
+    "--scenario",
+    default="default",
+    metavar="NAME|PATH",
+    help="How new downlinks progress (S4): a built-in (default, static), a library name "
+    "from scenarios/, or a scenario file. See docs/scenarios.md.",
+)
 def serve_command(**options: object) -> None:
     """Run the mock server."""
     import uvicorn

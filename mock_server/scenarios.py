@@ -219,11 +219,13 @@ def load_scenario(ref: str | Path | None) -> Scenario:
     if ref is None:
         ref = "default"
     if isinstance(ref, str) and "/" not in ref and "\\" not in ref and not ref.endswith(_SUFFIXES):
-        return load_named(ref, source=ref)
+        return load_named(ref, source=ref, instead="a path to a .yaml or .json file")
     return load_scenario_file(Path(ref))
 
 
-def load_named(name: str, *, source: str = "the request body") -> Scenario:
+def load_named(
+    name: str, *, source: str = "the request body", instead: str = "a whole scenario"
+) -> Scenario:
     """A built-in or library scenario by name (never a path: M6 takes names from the wire)."""
     names = scenario_names()
     if name not in names:
@@ -235,7 +237,7 @@ def load_named(name: str, *, source: str = "the request body") -> Scenario:
                 Problem(
                     ("name",),
                     f"no built-in or library scenario {name!r}: {hint}use one of "
-                    f"{', '.join(names)}, or give a whole scenario",
+                    f"{', '.join(names)}, or give {instead}",
                 )
             ],
         )
