@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import api, control
+from . import api, control, control_journal
 from .config import MockConfig
+from .journal import JournalMiddleware
 from .mock import Mock
 from .problems import MockError, problem_response
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "MockApp"]
 
 log = logging.getLogger("mock_server")
 
@@ -54,11 +56,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+class MockApp(Starlette):
+    """Starlette with the journal and faults (M7, M8) outermost: they see every answer,
+    500s included, and a dropped connection drops the server's socket."""
+
+    def build_middleware_stack(self) -> Any:
+        return JournalMiddleware(super().build_middleware_stack(), self.state.mock)
+
+
 def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) -> Starlette:
     """Build the mock's ASGI app. Its state is `app.state.mock` (a `Mock`)."""
     mock = mock or Mock(config)
-    app = Starlette(
-        routes=[*api.routes, *control.routes],
+    app = MockApp(
+        routes=[*api.routes, *control.routes, *control_journal.routes],
         exception_handlers={
             MockError: _mock_error,
             HTTPException: _http_error,

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from .api import read_json_body
 from .config import AuthMode
+from .control_journal import OPENAPI_PATHS as JOURNAL_PATHS
 from .mock import Mock
 from .model import Status
 from .problems import (
@@ -250,7 +251,7 @@ CONTROL_OPENAPI: dict[str, Any] = {
     "info": {
         "title": "Downlinks mock control plane",
         "version": "1",
-        "description": "Test hooks of the Downlinks mock (behaviour contract M1-M5). "
+        "description": "Test hooks of the Downlinks mock (behaviour contract M1-M8). "
         "Not part of the public API; no Bearer token needed.",
     },
     "paths": {
@@ -449,6 +450,7 @@ CONTROL_OPENAPI: dict[str, Any] = {
                 },
             },
         },
+        **JOURNAL_PATHS,  # M7, M8
     },
     "components": {
         "schemas": {

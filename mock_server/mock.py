@@ -9,6 +9,8 @@ from . import __version__
 from .auth import Authenticator
 from .clock import Clock
 from .config import MockConfig
+from .faults import Faults
+from .journal import Journal
 from .progression import Progressions
 from .query import CursorCodec
 from .scenarios import load_scenario
@@ -40,6 +42,10 @@ class Mock:
         self.progressions = Progressions(self.clock, self.store, load_scenario(cfg.scenario))
         self.store.on_create.append(self.progressions.start)
         self.on_reset.append(self.progressions.reset)
+        # M7, M8: filled and applied by the journal middleware, emptied on M2.
+        self.journal = Journal(cfg.journal_size)
+        self.faults = Faults()
+        self.on_reset += [self.journal.clear, self.faults.clear]
         self._fixtures = [load_fixture_file(Path(p)) for p in cfg.fixtures]
         self._load_fixtures()
 
