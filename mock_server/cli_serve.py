@@ -29,6 +29,7 @@ def build_config(
     log_level: str,
     public_url: str | None,
     scenario: str = "default",
+    journal_size: int = 1000,
 ) -> MockConfig:
     """Options -> MockConfig, with click errors that name the option and the fix."""
     mode = AuthMode(auth)
@@ -68,6 +69,7 @@ def build_config(
         log_level=log_level,
         public_url=public_url.rstrip("/") if public_url else None,
         scenario=scenario,
+        journal_size=journal_size,
     )
 
 
@@ -147,6 +149,12 @@ def _banner(config: MockConfig, url: str) -> str:
     metavar="NAME|PATH",
     help="How new downlinks progress (S4): a built-in (default, static), a library name "
     "from scenarios/, or a scenario file. See docs/scenarios.md.",
+)
+@click.option(
+    "--journal-size",
+    default=1000,
+    type=click.IntRange(min=1),
+    help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
 )
 def serve_command(**options: object) -> None:
     """Run the mock server."""
