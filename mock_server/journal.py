@@ -16,11 +16,10 @@ import collections
 import fnmatch
 import itertools
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jwt
 import orjson
@@ -54,47 +53,29 @@ _RESPONSE_HEADERS = frozenset(
 _STATUS_CLASS = re.compile(r"^[1-5]xx$", re.IGNORECASE)
 
 
-class JournalEntry:
-    """One exchange as the middleware saw it: raw parts, rendered on read."""
+class JournalEntry(NamedTuple):
+    """One exchange as the middleware saw it: raw parts, rendered on read.
 
-    __slots__ = (
-        "seq",
-        "method",
-        "path",
-        "query",
-        "request_headers",
-        "request_body",
-        "request_size",
-        "status",
-        "response_headers",
-        "response_body",
-        "response_size",
-        "at",
-        "started",
-        "duration_ns",
-        "downlink_id",
-        "progression",
-        "fault",
-    )
+    The middleware appends a plain tuple of these fields (the cheapest thing to build);
+    readers get this named view of it.
+    """
 
-    def __init__(self, method: str, path: str, query: bytes, headers: list, at: int) -> None:
-        self.seq = 0
-        self.method = method
-        self.path = path
-        self.query = query
-        self.request_headers = headers
-        self.request_body: list[bytes] = []
-        self.request_size = 0
-        self.status: int | None = None  # None: no answer (a dropped connection)
-        self.response_headers: list = []
-        self.response_body: list[bytes] = []
-        self.response_size = 0
-        self.at = at  # the mock's clock when the request came in (epoch ms)
-        self.started = time.perf_counter_ns()
-        self.duration_ns = 0
-        self.downlink_id: str | None = None
-        self.progression: str | None = None
-        self.fault: str | None = None
+    seq: int
+    method: str
+    path: str
+    query: bytes
+    request_headers: list[tuple[bytes, bytes]]
+    request_body: list[bytes]
+    request_size: int
+    status: int | None  # None: no answer (a dropped connection)
+    response_headers: list[tuple[bytes, bytes]]
+    response_body: list[bytes]
+    response_size: int
+    at: int  # the mock's clock when the request came in (epoch ms)
+    duration_ns: int
+    fault: str | None  # the id of the fault applied
+    downlink_id: str | None  # what a create made
+    progression: str | None  # the progression that downlink got (S4)
 
     def to_json(self) -> dict[str, Any]:
         """The entry as `GET /__mock/requests` shows it."""
@@ -261,36 +242,41 @@ def parse_filter(params: Iterable[tuple[str, str]]) -> JournalFilter:
 
 
 class Journal:
-    """A bounded ring of the latest exchanges, oldest first (M7)."""
+    """A bounded ring of the latest exchanges, oldest first (M7).
+
+    Appends take no lock: the server calls them from its one event-loop thread, and a
+    deque append is atomic anyway. Readers copy the ring before they look.
+    """
 
     def __init__(self, size: int = 1000) -> None:
         if size < 1:
             raise ValueError("the journal size must be at least 1")
         self.size = size
-        self._entries: collections.deque[JournalEntry] = collections.deque(maxlen=size)
+        self._entries: collections.deque[tuple] = collections.deque(maxlen=size)
         self._seq = itertools.count(1)
-        self._lock = threading.Lock()
-        self.evicted = 0  # entries pushed out of the ring since the last clear
+        self._last = 0  # the last seq handed out
+        self._cleared_at = 0  # the last seq before the last clear
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def append(self, entry: JournalEntry) -> None:
-        with self._lock:
-            entry.seq = next(self._seq)
-            if len(self._entries) == self.size:
-                self.evicted += 1
-            self._entries.append(entry)
+    @property
+    def evicted(self) -> int:
+        """Entries pushed out of the ring since the last clear."""
+        return self._last - self._cleared_at - len(self._entries)
+
+    def append(self, fields: tuple) -> None:
+        """Append one exchange: the JournalEntry fields after `seq`."""
+        seq = self._last = next(self._seq)
+        self._entries.append((seq, *fields))
 
     def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.evicted = 0
+        self._entries.clear()
+        self._cleared_at = self._last
 
     def entries(self, where: JournalFilter | None = None) -> list[JournalEntry]:
         """The entries that match, oldest first (the newest `limit` when a limit is set)."""
-        with self._lock:
-            entries = list(self._entries)
+        entries = [JournalEntry._make(raw) for raw in list(self._entries)]
         if where is None:
             return entries
         match = where.matcher()
@@ -315,58 +301,79 @@ class JournalMiddleware:
         self.mock = mock
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(CONTROL_PREFIX):
+        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
         mock = self.mock
-        entry = JournalEntry(
-            scope["method"], path, scope["query_string"], scope["headers"], mock.clock.now()
-        )
+        at = mock.clock.now()
+        started = time.perf_counter_ns()
+        request_body: list[bytes] = []
+        request_size = 0
+        status: int | None = None
+        response_headers: list = []
+        response_body: list[bytes] = []
+        response_size = 0
+        fault_id: str | None = None
 
-        async def receive_(  # keeps the body, up to the limit
-        ) -> dict:
+        async def receive_() -> dict:  # keeps the body, up to the limit
+            nonlocal request_size
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
-                if entry.request_size < BODY_LIMIT:
-                    entry.request_body.append(chunk)
-                entry.request_size += len(chunk)
+                if request_size < BODY_LIMIT:
+                    request_body.append(chunk)
+                request_size += len(chunk)
             return message
 
         async def send_(message: dict) -> None:
+            nonlocal status, response_headers, response_size
             if message["type"] == "http.response.start":
-                entry.status = message["status"]
-                entry.response_headers = message.get("headers", [])
-            elif message["type"] == "http.response.body":
+                status = message["status"]
+                response_headers = message.get("headers", response_headers)
+            else:
                 chunk = message.get("body", b"")
-                if entry.response_size < BODY_LIMIT:
-                    entry.response_body.append(chunk)
-                entry.response_size += len(chunk)
+                if response_size < BODY_LIMIT:
+                    response_body.append(chunk)
+                response_size += len(chunk)
             await send(message)
 
+        created: tuple[str | None, str | None] = (None, None)
         try:
             faults = mock.faults
             if faults.active:
-                fault = faults.pick(entry.method, path, entry.query)
+                fault = faults.pick(scope["method"], scope["path"], scope["query_string"])
                 if fault is not None:
-                    entry.fault = fault.id
+                    fault_id = fault.id
                     if await faults.inject(fault, scope, send_, send):
                         return
             await self.app(scope, receive_, send_)
-            if entry.method == "POST" and entry.status == 201:
-                self._note_created(entry)
+            if status == 201 and scope["method"] == "POST":
+                created = self._created(response_headers)
         finally:
-            entry.duration_ns = time.perf_counter_ns() - entry.started
-            mock.journal.append(entry)
+            mock.journal.append(
+                (
+                    scope["method"],
+                    scope["path"],
+                    scope["query_string"],
+                    scope["headers"],
+                    request_body,
+                    request_size,
+                    status,
+                    response_headers,
+                    response_body,
+                    response_size,
+                    at,
+                    time.perf_counter_ns() - started,
+                    fault_id,
+                    *created,
+                )
+            )
 
-    def _note_created(self, entry: JournalEntry) -> None:
-        """A create's entry names the downlink and the progression it got (S4)."""
-        for name, value in entry.response_headers:
+    def _created(self, headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
+        """A create's downlink id and the progression it got (S4)."""
+        for name, value in headers:
             if name.lower() == b"location":
                 downlink_id = value.decode("latin-1").rsplit("/", 1)[-1]
-                entry.downlink_id = downlink_id
                 downlink = self.mock.store.find(downlink_id)
-                if downlink is not None:
-                    entry.progression = downlink.progression
-                return
+                return downlink_id, downlink.progression if downlink is not None else None
+        return None, None
