@@ -31,6 +31,7 @@ __all__ = [
     "checks_of",
     "Broken",
     "Query",
+    "edit_json",
 ]
 
 START = 1_767_225_600_000  # 2026-01-01T00:00:00.000Z
@@ -134,7 +135,8 @@ class Broken:
     """An ASGI wrapper that rewrites what goes in and what comes out of the mock.
 
     `request(method, path, query, body) -> (query, body)`;
-    `response(method, path, query, status, body) -> (status, body)`.
+    `response(method, path, query, status, body) -> (status, body)`;
+    `drop_headers` are removed from every answer.
     """
 
     def __init__(
@@ -143,11 +145,13 @@ class Broken:
         *,
         request: RequestRewrite | None = None,
         response: ResponseRewrite | None = None,
+        drop_headers: tuple[str, ...] = (),
     ) -> None:
         self.app = app
         self.state = app.state
         self.on_request = request
         self.on_response = response
+        self.drop = {h.lower().encode() for h in drop_headers} | {b"content-length"}
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or scope["path"].startswith("/__mock"):
@@ -186,7 +190,7 @@ class Broken:
         status, out = start["status"], b"".join(chunks)
         if self.on_response:
             status, out = self.on_response(method, path, query, status, out)
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in self.drop]
         headers.append((b"content-length", str(len(out)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": out})
