@@ -60,18 +60,29 @@ async def read_json_body(request: Request, limit: int) -> Any:
         ) from None
 
 
-def _single_params(request: Request) -> dict[str, str]:
-    """Query parameters, each at most once (a repeated one is 400: which would win?)."""
+def _params(
+    request: Request, mock: Mock, operation_id: str
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The operation's query parameters, coerced and validated from the spec (E2), and
+    as sent. Each may be given once (which of two would win?), and only those the spec
+    declares."""
     items = request.query_params.multi_items()
-    params = dict(items)
-    if len(params) != len(items):
-        seen: set[str] = set()
-        repeated = sorted({k for k, _ in items if k in seen or seen.add(k)})  # type: ignore[func-returns-value]
-        raise BadRequest(
-            "a query parameter is given more than once",
-            errors=[{"parameter": name, "detail": "give it once"} for name in repeated],
-        )
-    return params
+    raw = dict(items)
+    errors = mock.spec.unknown_params(operation_id, raw)
+    if len(raw) != len(items):
+        counts: dict[str, int] = {}
+        for name, _ in items:
+            counts[name] = counts.get(name, 0) + 1
+        errors += [
+            {"parameter": name, "detail": "is given more than once"}
+            for name, n in counts.items()
+            if n > 1
+        ]
+    params, invalid = mock.spec.coerce_params(operation_id, raw)
+    errors += invalid
+    if errors:
+        raise BadRequest("the request has invalid query parameters", errors=errors)
+    return params, raw
 
 
 def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -85,30 +96,37 @@ async def search_downlinks(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
-    raw = _single_params(request)
-    params, errors = mock.spec.coerce_params("searchDownlinks", raw)
-    if errors:
-        raise BadRequest("the list request has invalid parameters", errors=errors)
+    params, raw = _params(request, mock, "searchDownlinks")
     query = build_query(params, raw, mock.cursors, principal.client_id)
     page = mock.store.page(principal.client_id, query)
     return _json(_render_page(request, mock, principal.client_id, query, page))
 
 
+def _origin(request: Request) -> str:
+    """scheme://host[:port] of the request, as the client addressed it (for L5 links)."""
+    scope = request.scope
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
+
+
 def _render_page(request: Request, mock: Mock, owner: str, query: Any, page: Page) -> bytes:
     encoded = mock.store.encoded
-    body = b'{"items":[' + b",".join([encoded(dl) for dl in page.items]) + b"]"
+    parts = [b'{"items":[', b",".join([encoded(dl) for dl in page.items]), b"]"]
     if page.items and (page.has_next or page.has_prev):
-        base = mock.config.public_url or str(request.base_url).rstrip("/")
-        params = {**query.raw, "limit": str(query.limit)}
+        base = mock.config.public_url or _origin(request)
+        # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting).
+        prefix = f"{base}/downlinks?{urlencode({**query.raw, 'limit': query.limit})}&cursor="
         if page.has_next:
             cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[-1]), False)
-            link = f"{base}/downlinks?{urlencode({**params, 'cursor': cursor})}"
-            body += b',"next":' + orjson.dumps(link)
+            parts += [b',"next":', orjson.dumps(prefix + cursor)]
         if page.has_prev:
             cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[0]), True)
-            link = f"{base}/downlinks?{urlencode({**params, 'cursor': cursor})}"
-            body += b',"prev":' + orjson.dumps(link)
-    return body + b"}"
+            parts += [b',"prev":', orjson.dumps(prefix + cursor)]
+    parts.append(b"}")
+    return b"".join(parts)
 
 
 # -- POST /downlinks --------------------------------------------------------------
@@ -118,6 +136,7 @@ async def create_downlink(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.write")
+    _params(request, mock, "createDownlink")
     body = await read_json_body(request, mock.config.body_limit)
     new, errors = mock.spec.validate_create(body)
     if new is None:
@@ -150,6 +169,8 @@ async def get_downlink(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+    if request.scope["query_string"]:
+        _params(request, mock, "getDownlink")
     dl = mock.store.get(principal.client_id, request.path_params["downlinkId"])
     return _json(mock.store.encoded(dl))
 
@@ -161,9 +182,7 @@ async def cancel_downlink(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.delete")
-    params, errors = mock.spec.coerce_params("cancelDownlink", _single_params(request))
-    if errors:
-        raise BadRequest("the cancel request has invalid parameters", errors=errors)
+    params, _ = _params(request, mock, "cancelDownlink")
     forced = bool(params.get("forced", False))
     store = mock.store
     with store.lock:

@@ -217,7 +217,7 @@ def build_query(
 class CursorCodec:
     """Opaque, tamper-evident keyset cursors, bound to the caller, filters and sort (L7).
 
-    A cursor is base64url(JSON [values, direction]) + "." + base64url(HMAC). The key is
+    A cursor is base64url(JSON [values, direction]) + "." + base64url(keyed BLAKE2b MAC). The key is
     made per process, so a cursor from another mock instance is refused too.
     """
 
@@ -225,7 +225,10 @@ class CursorCodec:
         self._secret = secret or os.urandom(32)
 
     def _mac(self, payload: bytes, binding: bytes) -> bytes:
-        return hmac.new(self._secret, payload + b"\x1e" + binding, hashlib.sha256).digest()[:16]
+        # Keyed BLAKE2b is a MAC in one call (RFC 7693), cheaper than HMAC-SHA256.
+        return hashlib.blake2b(
+            payload + b"\x1e" + binding, key=self._secret, digest_size=16
+        ).digest()
 
     def encode(self, query: ListQuery, owner: str, values: tuple[Any, ...], backwards: bool) -> str:
         payload = orjson.dumps([list(values), "p" if backwards else "n"])

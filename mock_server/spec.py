@@ -647,6 +647,20 @@ class Spec:
             out.append({"pointer": prefix + pointer[1:], "detail": _detail(leaf)})
         return out
 
+    def unknown_params(self, operation_id: str, names: Iterable[str]) -> list[Violation]:
+        """A violation for each query parameter the operation does not declare, naming the
+        ones it does (a typo such as `createdAfter` would otherwise select everything)."""
+        known = [p.name for p in self._parameters[operation_id]]
+        allowed = ", ".join(known) if known else "none"
+        return [
+            {
+                "parameter": name,
+                "detail": f"unknown query parameter; this operation takes {allowed}",
+            }
+            for name in names
+            if name not in known
+        ]
+
     def coerce_params(
         self, operation_id: str, params: Mapping[str, str]
     ) -> tuple[dict[str, object], list[Violation]]:

@@ -10,6 +10,7 @@ concurrent creates with one `externalReference` have one winner (C6).
 from __future__ import annotations
 
 import heapq
+from itertools import islice
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -284,15 +285,19 @@ class Store:
         backwards = cursor is not None and cursor.backwards
         start = (cursor.values[0], cursor.values[1]) if cursor is not None else None
         by_id = self._by_id
-        items: list[Downlink] = []
-        more = False
-        for _, did in _walk(index, desc, start, not backwards, lo, hi):
-            dl = by_id[did]
-            if match(dl):
-                if len(items) == query.limit:
-                    more = True
-                    break
-                items.append(dl)
+        entries = _walk(index, desc, start, not backwards, lo, hi)
+        other_filters = query.q is not None or (
+            (query.modified_since, query.modified_before)
+            if by_created
+            else (query.created_since, query.created_before)
+        ) != (None, None)
+        if other_filters:
+            found: Iterator[Downlink] = filter(match, (by_id[did] for _, did in entries))
+        else:  # the index range is the whole filter: no per-item test
+            found = (by_id[did] for _, did in entries)
+        items = list(islice(found, query.limit + 1))
+        more = len(items) > query.limit
+        del items[query.limit :]
         if not items:
             return Page([], False, False)
         if backwards:

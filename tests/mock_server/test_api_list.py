@@ -264,3 +264,11 @@ def test_t1_seeded_times_are_truncated_to_the_millisecond(client: TestClient) ->
 
 def test_repeated_query_parameter_is_400(client: TestClient) -> None:
     problem(client.get("/downlinks?limit=1&limit=2"), 400)
+
+
+def test_e2_unknown_query_parameter_is_400_naming_the_known(client: TestClient) -> None:
+    data = problem(client.get("/downlinks", params={"createdAfter": "2025-01-01T00:00:00Z"}), 400)
+    assert data["errors"][0]["parameter"] == "createdAfter"
+    assert "createdSince" in data["errors"][0]["detail"]
+    problem(client.post("/downlinks?dryRun=true", json=body()), 400)
+    assert client.get("/downlinks").json() == {"items": []}
