@@ -10,11 +10,11 @@ concurrent creates with one `externalReference` have one winner (C6).
 from __future__ import annotations
 
 import heapq
-from itertools import islice
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 
 import orjson
 from sortedcontainers import SortedList
