@@ -40,6 +40,9 @@ __all__ = [
     "FULL_SCOPES",
     "READ_SCOPES",
     "MINTABLE_AUTH",
+    "redact",
+    "curl_line",
+    "schema_validator",
 ]
 
 SPEC_ENV = "DOWNLINKS_OPENAPI"  # a path to openapi.json, when not next to the package
@@ -104,7 +107,8 @@ class Target:
         return jwt.encode(claims, None, algorithm="none")
 
 
-def _redact(text: str, secrets: Mapping[str, str]) -> str:
+def redact(text: str, secrets: Mapping[str, str]) -> str:
+    """`text` with every secret value replaced by "$VARIABLE"."""
     for variable, secret in secrets.items():
         if secret:
             text = text.replace(secret, f"${variable}")
@@ -164,7 +168,7 @@ def curl_line(request: httpx.Request, secrets: Mapping[str, str] | None = None) 
         if name.lower() in skip:
             continue
         header = f"{name}: {value}"
-        redacted = _redact(header, secrets or {})
+        redacted = redact(header, secrets or {})
         parts += ["-H", shlex.quote(header) if redacted == header else f'"{redacted}"']
     body = request.content
     if body:
@@ -177,6 +181,27 @@ def curl_line(request: httpx.Request, secrets: Mapping[str, str] | None = None) 
         else:
             parts += ["--data-binary", f"@<{len(body)} bytes>"]
     return " ".join(parts)
+
+
+_VALIDATORS: dict[tuple[int, str], Any] = {}
+_SPEC_URI = "urn:downlinks:openapi"
+
+
+def schema_validator(spec: dict[str, Any], schema: str) -> Any:
+    """A JSON Schema validator for `#/components/schemas/<schema>` of `spec` (cached)."""
+    key = (id(spec), schema)
+    if key not in _VALIDATORS:
+        from jsonschema import Draft202012Validator
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
+        if schema not in spec.get("components", {}).get("schemas", {}):
+            raise ValueError(f"the spec has no schema {schema!r}")
+        resource = Resource.from_contents(spec, default_specification=DRAFT202012)
+        registry = Registry().with_resource(_SPEC_URI, resource)
+        ref = {"$ref": f"{_SPEC_URI}#/components/schemas/{schema}"}
+        _VALIDATORS[key] = Draft202012Validator(ref, registry=registry)
+    return _VALIDATORS[key]
 
 
 def _default_body(network_id: str) -> dict[str, Any]:
@@ -411,6 +436,26 @@ class Context:
                 exchange,
                 expected=wanted,
                 actual=str(exchange.status),
+            )
+
+    def expect_schema(self, exchange: Exchange, schema: str, instance: Any = _UNSET) -> None:
+        """Fail unless `instance` (default: the response body) satisfies the spec's
+        `#/components/schemas/<schema>`."""
+        value = exchange.json() if instance is _UNSET else instance
+        errors = sorted(
+            schema_validator(self.spec, schema).iter_errors(value),
+            key=lambda e: [str(p) for p in e.path],
+        )
+        if errors:
+            where = [
+                f"{'/'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}"
+                for e in errors[:3]
+            ]
+            self.fail(
+                f"the body does not match the spec's {schema} schema",
+                exchange,
+                expected=f"a {schema} (openapi.json #/components/schemas/{schema})",
+                actual="; ".join(where) + (" ..." if len(errors) > 3 else ""),
             )
 
     def expect_problem(self, exchange: Exchange, status: int) -> dict[str, Any]:
