@@ -167,6 +167,10 @@ def serve_command(**options: object) -> None:
         app = create_app(config)
     except ValueError as exc:  # fixture, auth and scenario errors name the file and fix
         raise click.ClickException(str(exc)) from None
+    if config.port == 0:  # any free port, but the banner must name the real one
+        from .server import free_port
+
+        config.port = free_port(config.host)
     url = f"http://{config.host}:{config.port}"
     click.echo(_banner(config, url))
     uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level)
