@@ -19,12 +19,15 @@ def cli() -> None:
 
 def _register() -> None:
     from .cli_fixtures import fixtures_group
+    from .cli_record import record_command, replay_command
     from .cli_serve import serve_command
     from .cli_token import token_command
 
     cli.add_command(serve_command, "serve")
     cli.add_command(token_command, "token")
     cli.add_command(fixtures_group, "fixtures")
+    cli.add_command(record_command, "record")
+    cli.add_command(replay_command, "replay")
 
 
 _register()
