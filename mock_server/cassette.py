@@ -163,6 +163,7 @@ class Step:
     auth: Auth | None  # None: the request had no Authorization header
     expect: Expect
     save: dict[str, str] = field(default_factory=dict)  # scripts: variable -> JSON pointer
+    file: Path | None = None  # the cassette or script it came from
 
     @property
     def id(self) -> str:
@@ -288,6 +289,7 @@ def read_cassette(path: Path) -> list[Step]:
                     body=reply.body if reply.has_json else reply.text,
                     has_body=reply.has_json or reply.text is not None,
                 ),
+                file=path,
             )
         )
     if not steps:
@@ -437,6 +439,7 @@ def read_script(path: Path) -> list[Step]:
                     subset=True,
                 ),
                 save=dict(raw.get("save") or {}),
+                file=path,
             )
         )
     return steps

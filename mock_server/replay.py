@@ -482,6 +482,13 @@ class Replayer:
             if isinstance(body, dict) and isinstance(body.get("detail"), str):
                 note = f"actual detail: {body['detail']}"
             diffs.append(Difference("status", expect.status, response.status_code, note))
+        # Saved first: the step's own expectations may use what it saves.
+        for name, pointer in step.save.items():
+            value = _resolve(body, pointer)
+            if value is ABSENT:
+                diffs.append(Difference(f"save {name}", f"a value at {pointer or '/'}", ABSENT))
+            else:
+                self.vars[name] = value if isinstance(value, str) else orjson.dumps(value).decode()
         missing: list[str] = []
         for name, wanted in expect.headers.items():
             wanted = self._interpolate(wanted, missing)
@@ -501,12 +508,6 @@ class Replayer:
         if missing:
             names = ", ".join(sorted(set(missing)))
             diffs.append(Difference("expect", f"${{{names}}} set", "not set"))
-        for name, pointer in step.save.items():
-            value = _resolve(body, pointer)
-            if value is ABSENT:
-                diffs.append(Difference(f"save {name}", f"a value at {pointer or '/'}", ABSENT))
-            else:
-                self.vars[name] = value if isinstance(value, str) else orjson.dumps(value).decode()
 
 
 def _key(item: dict, fields: list[str]) -> tuple:
