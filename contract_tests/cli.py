@@ -48,3 +48,7 @@ _register()
 def main(argv: list[str] | None = None) -> None:
     """The console-script entry point."""
     cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="downlinks-contract")
+
+
+if __name__ == "__main__":
+    main()

@@ -164,7 +164,8 @@ def curl_line(request: httpx.Request, secrets: Mapping[str, str] | None = None) 
     expands them)."""
     parts = ["curl", "-i", "-X", request.method, shlex.quote(str(request.url))]
     skip = {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
-    for name, value in request.headers.items():
+    for raw_name, raw_value in request.headers.raw:  # raw: the case as sent
+        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
         if name.lower() in skip:
             continue
         header = f"{name}: {value}"

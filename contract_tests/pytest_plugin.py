@@ -259,7 +259,7 @@ class SchemathesisItem(_ContractItem):
 def _items(session: pytest.Session) -> Iterator[pytest.Item]:
     from . import checks as _checks  # noqa: F401  (registers every check)
 
-    suite = _Suite.from_parent(session, name=MARKER)
+    suite = _Suite.from_parent(session, name=MARKER, nodeid=MARKER)
     for group in suite.collect():
         assert isinstance(group, _Group)
         if group.name == "Z":
