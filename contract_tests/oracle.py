@@ -28,6 +28,7 @@ __all__ = [
     "parse_sort",
     "sort_items",
     "order_problem",
+    "mismatches",
     "matches",
     "select",
     "first_difference",
@@ -232,25 +233,27 @@ def _describe(item: Mapping[str, Any], keys: Sequence[SortKey]) -> str:
     return ", ".join(f"{k.field}={item.get(k.field)!r}" for k in keys if k.field != "id")
 
 
-def matches(
+def mismatches(
     item: Mapping[str, Any],
     params: Mapping[str, str],
     tags: Mapping[str, Mapping[str, str]] | None = None,
-) -> bool:
-    """Whether a correct target lists `item` for the filters in `params` (L1, L2).
+) -> list[str]:
+    """The filter clauses of `params` that `item` fails, in words (L1, L2); empty if it matches.
 
     `tags` maps a networkId to its device's tags (L1 [mock]: from the device registry).
     Parameters other than the filters (limit, sort, cursor) are ignored.
     """
+    failed: list[str] = []
     q = params.get("q")
     if q is not None:
-        device_tags = (tags or {}).get(item.get("networkId", ""), {})
-        if not (
-            q in device_tags.values()
-            or q in item.get("networkId", "")
-            or q in (item.get("message") or "")
-        ):
-            return False
+        network_id = item.get("networkId") or ""
+        message = item.get("message") or ""
+        device_tags = (tags or {}).get(network_id, {})
+        if not (q in device_tags.values() or q in network_id or q in message):
+            failed.append(
+                f"q={q!r} is no tag value of its device, not in its networkId {network_id!r} "
+                "and not in its message"
+            )
     for name, (field_name, inclusive) in TIME_FILTERS.items():
         bound = params.get(name)
         if bound is None:
@@ -258,8 +261,18 @@ def matches(
         value = parse_time(item[field_name])
         limit = parse_time(bound)
         if not (value >= limit if inclusive else value < limit):
-            return False
-    return True
+            op = ">=" if inclusive else "<"
+            failed.append(f"{field_name} {item[field_name]} is not {op} {name} {bound}")
+    return failed
+
+
+def matches(
+    item: Mapping[str, Any],
+    params: Mapping[str, str],
+    tags: Mapping[str, Mapping[str, str]] | None = None,
+) -> bool:
+    """Whether a correct target lists `item` for the filters in `params` (L1, L2)."""
+    return not mismatches(item, params, tags)
 
 
 def select(

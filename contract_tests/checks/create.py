@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
 from .. import oracle
@@ -467,7 +467,7 @@ def created_answer(ctx: Context) -> None:
     if not isinstance(body, dict):
         ctx.fail("the created downlink is not a JSON object", exchange)
 
-    def wrong(what: str, expected: str, actual: Any) -> None:
+    def wrong(what: str, expected: str, actual: Any) -> NoReturn:
         ctx.fail(f"the created downlink's {what}", exchange, expected=expected, actual=repr(actual))
 
     if not _is_uuid(body.get("id")):

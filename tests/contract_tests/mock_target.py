@@ -14,6 +14,8 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+import httpx
+
 from contract_tests.context import Context, Target
 from contract_tests.registry import CHECKS, Check, Finding, Mode, Skip
 from mock_server.app import create_app
@@ -106,9 +108,14 @@ def target_for(server: MockServer, mode: Mode) -> Target:
     )
 
 
+# One client for every check run: making one per context (an SSL context each) costs
+# more than most checks.
+_CLIENT = httpx.Client(timeout=10.0)
+
+
 def outcome(entry: Check, target: Target) -> tuple[str, str]:
     """Run one check: ("pass", ""), ("skip", reason) or ("fail", message)."""
-    with Context(target, name=entry.name, seed=7) as ctx:
+    with Context(target, name=entry.name, seed=7, client=_CLIENT) as ctx:
         try:
             entry.func(ctx)
         except Skip as exc:

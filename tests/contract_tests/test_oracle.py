@@ -202,3 +202,12 @@ def test_s1_paths(status: str, path: list[str]) -> None:
 def test_s1_no_way_out_of_a_terminal_state() -> None:
     with pytest.raises(ValueError, match="no way"):
         oracle.path_to("PENDING", start="DELIVERED")
+
+
+def test_mismatches_name_the_clause() -> None:
+    a = item("a", 1000)
+    at = oracle.format_time(1000)
+    (why,) = oracle.mismatches(a, {"createdBefore": at})
+    assert why == f"createdAt {at} is not < createdBefore {at}"
+    (why,) = oracle.mismatches(a, {"q": "zz"})
+    assert "q='zz'" in why
