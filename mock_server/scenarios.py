@@ -52,14 +52,13 @@ __all__ = [
 SCHEMA_PATH = REPO_ROOT / "scenarios" / "scenario.schema.json"
 LIBRARY_DIR = REPO_ROOT / "scenarios"
 BUILTIN_DIR = Path(__file__).resolve().parent / "data"
-BUILTINS = ("default", "static")
 STATIC = "static"  # the progression every scenario has: never moves
 _SUFFIXES = (".yaml", ".yml", ".json")
 _SHORT_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$", re.ASCII)
 _UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 _FAILURES = (Status.RETRY, Status.FAILED, Status.CANCELLED)
 
-Path_ = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 
 
 # -- errors ------------------------------------------------------------------------
@@ -69,7 +68,7 @@ Path_ = tuple[str | int, ...]
 class Problem:
     """One mistake: where (a path of keys and indexes) and what to do about it."""
 
-    path: Path_
+    path: KeyPath
     detail: str
 
     @property
@@ -315,7 +314,7 @@ def _validator() -> Draft202012Validator:
 
 def _schema_problems(document: Any) -> Iterator[Problem]:
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(map(str, e.path)))
-    seen: set[tuple[Path_, str]] = set()
+    seen: set[tuple[KeyPath, str]] = set()
     for error in errors:
         for problem in _explain(error):
             if (problem.path, problem.detail) not in seen:
@@ -325,7 +324,7 @@ def _schema_problems(document: Any) -> Iterator[Problem]:
 
 def _explain(error: ValidationError) -> Iterator[Problem]:
     """A jsonschema error -> problems that say what to do (the schema's `errorMessage`)."""
-    path: Path_ = tuple(error.absolute_path)
+    path: KeyPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     instance = error.instance
     hint = schema.get("errorMessage")
@@ -385,7 +384,7 @@ class _Compiler:
         self.doc = document
         self.problems: list[Problem] = []
 
-    def fail(self, path: Path_, detail: str) -> None:
+    def fail(self, path: KeyPath, detail: str) -> None:
         self.problems.append(Problem(path, detail))
 
     def compile(self, source: str) -> Scenario:
@@ -417,13 +416,13 @@ class _Compiler:
             document=doc,
         )
 
-    def check_name(self, path: Path_, name: str, names: list[str]) -> None:
+    def check_name(self, path: KeyPath, name: str, names: list[str]) -> None:
         if name not in names:
             close = difflib.get_close_matches(name, names, n=1)
             fix = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(names)}"
             self.fail(path, f"no progression {name!r} in this scenario: {fix}")
 
-    def rule(self, path: Path_, body: dict[str, Any], names: list[str]) -> Rule:
+    def rule(self, path: KeyPath, body: dict[str, Any], names: list[str]) -> Rule:
         self.check_name((*path, "progression"), body["progression"], names)
         protocols = body.get("protocol")
         if isinstance(protocols, str):
@@ -437,7 +436,7 @@ class _Compiler:
             ),
         )
 
-    def pattern(self, path: Path_, value: str | dict[str, str] | None) -> re.Pattern[str] | None:
+    def pattern(self, path: KeyPath, value: str | dict[str, str] | None) -> re.Pattern[str] | None:
         if value is None:
             return None
         if isinstance(value, str):
@@ -452,7 +451,7 @@ class _Compiler:
             return None
 
     def progression(self, name: str, body: dict[str, Any]) -> Progression:
-        base: Path_ = ("progressions", name)
+        base: KeyPath = ("progressions", name)
         steps = self.steps((*base, "steps"), body["steps"], {Status.PENDING})
         if "retrySteps" in body:
             retry = self.steps((*base, "retrySteps"), body["retrySteps"], {Status.RETRY})
@@ -473,14 +472,14 @@ class _Compiler:
             self.fail((*base, "feedbackTimeout"), "must be longer than 0; e.g. PT10M")
         return Progression(name, steps, retry, timeout_ms, body.get("description", ""))
 
-    def duration(self, path: Path_, value: int | str) -> int:
+    def duration(self, path: KeyPath, value: int | str) -> int:
         try:
             return parse_duration(value)
         except ValueError as exc:
             self.fail(path, str(exc))
             return 0
 
-    def delay(self, path: Path_, value: Any) -> Delay:
+    def delay(self, path: KeyPath, value: Any) -> Delay:
         if isinstance(value, dict):
             low = self.duration((*path, "min"), value["min"])
             high = self.duration((*path, "max"), value["max"])
@@ -492,7 +491,7 @@ class _Compiler:
         return Delay(ms, ms)
 
     def steps(
-        self, path: Path_, items: list[dict[str, Any]], start: set[Status]
+        self, path: KeyPath, items: list[dict[str, Any]], start: set[Status]
     ) -> tuple[Step, ...]:
         """Compile steps, walking every status the timeline may be in (S1 at every step)."""
         out: list[Step] = []
@@ -537,7 +536,7 @@ class _Compiler:
                 now = now | {step.target}
         return tuple(out)
 
-    def check_move(self, path: Path_, step: Step, now: set[Status]) -> None:
+    def check_move(self, path: KeyPath, step: Step, now: set[Status]) -> None:
         target = step.target
         assert target is not None
         bad = sorted((s for s in now if not can_move(s, target)), key=list(Status).index)
