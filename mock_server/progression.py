@@ -68,7 +68,9 @@ class Progressions:
         self.store = store
         self.configured = scenario  # what M2 returns to
         self.scenario = scenario  # what new downlinks get (M6 swaps it)
-        self.live = 0  # timelines with a move or a timeout still to come
+        # Timelines with a move or a timeout still to come (one ended by a cancel or M4
+        # counts until its next timer notices).
+        self.live = 0
         self._ordinal = 0
 
     # -- the scenario ------------------------------------------------------------------
