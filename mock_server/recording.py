@@ -13,6 +13,7 @@ module against the mock:
 from __future__ import annotations
 
 import argparse
+import ssl
 import sys
 import time
 from collections.abc import Callable
@@ -53,11 +54,17 @@ _HOP = frozenset(
 
 
 def create_proxy(
-    target: str, cassette: CassetteWriter, *, timeout: float = 30.0, transport: Any = None
+    target: str,
+    cassette: CassetteWriter,
+    *,
+    timeout: float = 30.0,
+    transport: Any = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> Starlette:
     """A Starlette app forwarding everything to `target` and recording to `cassette`.
 
-    `transport` (an httpx async transport) replaces the network, e.g. to proxy an ASGI app.
+    `transport` (an httpx async transport) replaces the network, e.g. to proxy an ASGI app;
+    `verify` is httpx's TLS verification for an https target.
     """
     base = target.rstrip("/")
     clients: dict[int, httpx.AsyncClient] = {}
@@ -70,7 +77,11 @@ def create_proxy(
         client = clients.get(key)
         if client is None:
             client = clients[key] = httpx.AsyncClient(
-                base_url=base, timeout=timeout, follow_redirects=False, transport=transport
+                base_url=base,
+                timeout=timeout,
+                follow_redirects=False,
+                transport=transport,
+                verify=verify,
             )
         return client
 
@@ -220,19 +231,24 @@ def make_fixtures(out: Path = FIXTURES_DIR) -> list[Path]:
     from .timefmt import parse_rfc3339
 
     written = []
-    for name, session in _SESSIONS.items():
-        path = out / f"{name}.jsonl"
-        config = MockConfig(clock_mode=ClockMode.MANUAL, clock_start=parse_rfc3339(_START))
-        with MockServer(config) as target:
+    config = MockConfig(clock_mode=ClockMode.MANUAL, clock_start=parse_rfc3339(_START))
+    token = mint_token(_CLIENT)
+    tls = httpx.create_ssl_context()  # shared: loading the CA bundle costs ~0.1 s a client
+    with MockServer(config) as target, httpx.Client(verify=tls) as control:
+        for name, session in _SESSIONS.items():
+            path = out / f"{name}.jsonl"
+            control.post(f"{target.base_url}/__mock/reset").raise_for_status()  # M2
             cassette = CassetteWriter(path)
-            with MockServer(app=create_proxy(target.base_url, cassette)) as proxy:
-                token = mint_token(_CLIENT)
+            proxy_app = create_proxy(target.base_url, cassette, verify=tls)
+            with MockServer(app=proxy_app) as proxy:
                 with httpx.Client(
-                    base_url=proxy.base_url, headers={"authorization": f"Bearer {token}"}
+                    base_url=proxy.base_url,
+                    headers={"authorization": f"Bearer {token}"},
+                    verify=tls,
                 ) as http:
                     session(http)
             cassette.close()
-        written.append(path)
+            written.append(path)
     return written
 
 
