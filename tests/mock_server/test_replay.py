@@ -106,7 +106,7 @@ def test_ids_are_mapped_from_recorded_to_new():
     replayer = Replayer(TestClient(fresh_app()))
     first = replayer.run(steps[0])
     recorded_id = steps[0].expect.body["id"]
-    new_id = replayer.ids[recorded_id]
+    new_id = replayer.matcher.ids[recorded_id]
     assert first.ok and new_id != recorded_id
     second = replayer.run(steps[1])
     assert second.sent == f"GET /downlinks/{new_id}" and second.ok
