@@ -26,7 +26,7 @@ def _wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-@dataclass(order=True)
+@dataclass(order=True, slots=True)
 class Timer:
     """A move scheduled for `due` (epoch ms). Cancel it by setting `cancelled`."""
 
@@ -40,13 +40,18 @@ class Clock:
     """Real, scaled or manual time in epoch milliseconds, with a queue of due moves."""
 
     def __init__(
-        self, mode: ClockMode = ClockMode.REAL, start: int | None = None, speed: float = 1.0
+        self,
+        mode: ClockMode = ClockMode.REAL,
+        start: int | None = None,
+        speed: float = 1.0,
+        *,
+        lock: threading.RLock | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("the clock speed must be positive")
         self.mode = mode
         self.speed = speed if mode is ClockMode.SCALED else 1.0
-        self._lock = threading.RLock()
+        self._lock = lock or threading.RLock()
         self._timers: list[Timer] = []
         self._seq = itertools.count()
         self._firing_at: int | None = None

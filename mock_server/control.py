@@ -1,4 +1,4 @@
-"""The control plane under /__mock (M1-M5): test hooks outside openapi.json."""
+"""The control plane under /__mock (M1-M6; the journal and faults M7-M8 live in control_journal): test hooks outside openapi.json."""
 
 from __future__ import annotations
 

@@ -30,8 +30,10 @@ class Mock:
         self.config = config or MockConfig()
         cfg = self.config
         self.spec: Spec = load_spec()
-        self.clock = Clock(cfg.clock_mode, cfg.clock_start, cfg.speed)
         self.store = Store()
+        # One lock for the store and the clock: a create (store, then scheduling) and a due
+        # move (clock, then store) could otherwise take two locks in opposite orders.
+        self.clock = Clock(cfg.clock_mode, cfg.clock_start, cfg.speed, lock=self.store.lock)
         self.auth = Authenticator(
             cfg.auth_mode, secret=cfg.secret, jwks_path=cfg.jwks_path, now_ms=self.clock.now
         )
