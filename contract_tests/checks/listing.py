@@ -358,6 +358,8 @@ def _time_queries(
     for offset in (120, -330):
         queries.append({"q": q, "createdSince": oracle.format_time(t, offset)})
         queries.append({"q": q, "createdBefore": oracle.format_time(t, offset)})
+    # RFC 3339 (section 5.6) lets "T" and "Z" be written in lower case.
+    queries.append({"q": q, "createdSince": oracle.format_time(t).lower()})
     # Two bounds at once: a window holding the middle items.
     created = sorted({oracle.parse_time(e["createdAt"]) for e in items})
     modified = sorted({oracle.parse_time(e["modifiedAt"]) for e in items})
