@@ -393,6 +393,9 @@ def q_matches_message_partially(ctx: Context) -> None:
         ctx.create(instruction=pack_with(ctx.network_id(), common, other)),
     ]
     queries = [{"q": mine}, {"q": mine[3:-2]}, {"q": mine.upper()}, {"q": other}, {"q": common}]
+    # Taken literally: no regular-expression or SQL LIKE wildcards.
+    queries += [{"q": mine[:4] + wildcard + mine[5:]} for wildcard in (".", "%", "_", "?")]
+    queries.append({"q": mine[:4] + ".*"})
     _run_queries(ctx, [common], [m["id"] for m in made], queries)
 
 
