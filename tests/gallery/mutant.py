@@ -1,0 +1,89 @@
+"""What a mutant is, the registry of them all, and how one is served.
+
+    @mutant("L2", "createdBefore selects the bound itself (<=, not <)")
+    def created_before_inclusive(app: MockApp) -> ASGIApp:
+        ...  # patch `app.state.mock` (this instance only) or wrap `app` in a Rewrite
+        return app
+
+A mutant receives a fresh, clean mock app and returns it broken in ONE way. Patches are
+made on that app's own objects (its `Mock`, `Store`, `Authenticator`, ...), never on a
+module or class, so mutants run side by side (threads, pytest-xdist) without leaking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from mock_server.app import create_app
+from mock_server.config import ClockMode, MockConfig
+from mock_server.mock import Mock
+from mock_server.server import MockServer
+
+__all__ = ["START", "Mutant", "MUTANTS", "mutant", "clean_app", "mock_of", "serve"]
+
+START = 1_767_225_600_000  # 2026-01-01T00:00:00.000Z: every gallery mock starts here
+
+ASGIApp = Any
+Breaker = Callable[[Any], ASGIApp]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One deliberately broken implementation."""
+
+    name: str  # kebab-case, from the function name: "created-before-inclusive"
+    rules: tuple[str, ...]  # the behaviour.md rule ids it breaks, the first the main one
+    description: str  # one line: what it does wrong
+    breaks: Breaker  # clean app -> broken app
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The rule groups to run against it ("L" for "L2"), in rule order."""
+        out: list[str] = []
+        for rule in self.rules:
+            group = rule.rstrip("0123456789")
+            if group not in out:
+                out.append(group)
+        return tuple(out)
+
+    def app(self) -> ASGIApp:
+        """A fresh broken app."""
+        return self.breaks(clean_app())
+
+
+MUTANTS: dict[str, Mutant] = {}
+
+
+def mutant(*rules: str, description: str) -> Callable[[Breaker], Breaker]:
+    """Register the decorated function as a mutant breaking `rules`."""
+    if not rules:
+        raise ValueError("a mutant breaks at least one rule")
+
+    def register(func: Breaker) -> Breaker:
+        name = func.__name__.replace("_", "-")
+        if name in MUTANTS:
+            raise ValueError(f"mutant {name} registered twice")
+        MUTANTS[name] = Mutant(name, tuple(rules), description, func)
+        return func
+
+    return register
+
+
+def clean_app() -> Any:
+    """A clean mock on a manual clock (T3): nothing moves unless a check moves it."""
+    return create_app(MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START))
+
+
+def mock_of(app: Any) -> Mock:
+    """The `Mock` (store, clock, auth, ...) behind a mock app or a wrapper of one."""
+    return app.state.mock
+
+
+@contextmanager
+def serve(app: Any) -> Iterator[MockServer]:
+    """`app` served on a free loopback port for the duration of the block."""
+    with MockServer(app=app) as server:
+        yield server

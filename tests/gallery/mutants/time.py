@@ -1,0 +1,69 @@
+"""Mutants of reading (R1, R2) and of timestamps (T1)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..mutant import mutant
+from ..rewrite import Answer, Call, Rewrite
+
+__all__: list[str] = []
+
+_MILLIS = re.compile(rb'("\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\.\d{3}Z"')
+_ZULU = re.compile(rb'("\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3})Z"')
+
+
+def _on_json_bodies(app: Any, pattern: re.Pattern[bytes], replacement: bytes) -> Rewrite:
+    """Every JSON answer of the public API has `pattern` replaced (how times are written)."""
+
+    def after(call: Call, answer: Answer) -> None:
+        if answer.media_type == "application/json":
+            answer.body = pattern.sub(replacement, answer.body)
+
+    return Rewrite(app, after=after)
+
+
+@mutant("T1", description="timestamps without milliseconds (2026-01-01T00:00:00Z)")
+def timestamps_without_millis(app: Any) -> Any:
+    return _on_json_bodies(app, _MILLIS, rb'\1Z"')
+
+
+@mutant("T1", description="timestamps end in +00:00, not Z")
+def timestamps_with_offset(app: Any) -> Any:
+    return _on_json_bodies(app, _ZULU, rb'\1+00:00"')
+
+
+def _on_read(app: Any, change: Any) -> Rewrite:
+    """`change(downlink)` edits the body of each `GET /downlinks/{id}` answer."""
+
+    def after(call: Call, answer: Answer) -> None:
+        body = answer.json()
+        if call.method == "GET" and call.downlink_id and isinstance(body, dict):
+            change(body)
+            answer.set_json(body)
+
+    return Rewrite(app, after=after)
+
+
+@mutant("R1", description="GET of one downlink names each log entry's time `timestamp`")
+def read_log_time_renamed(app: Any) -> Any:
+    def change(body: dict[str, Any]) -> None:
+        for entry in body.get("logs") or []:
+            entry["timestamp"] = entry.pop("createdAt")
+
+    return _on_read(app, change)
+
+
+@mutant("R2", description="GET of one downlink writes its status in lower case (pending)")
+def read_status_lower_case(app: Any) -> Any:
+    def change(body: dict[str, Any]) -> None:
+        if isinstance(body.get("status"), str):
+            body["status"] = body["status"].lower()
+
+    return _on_read(app, change)
+
+
+@mutant("R2", description="GET of one downlink leaves out its externalReference")
+def read_drops_reference(app: Any) -> Any:
+    return _on_read(app, lambda body: body.pop("externalReference", None))
