@@ -4,6 +4,7 @@ differences, 2 on usage or connection errors."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -74,9 +75,7 @@ def record_command(target: str, host: str, port: int, cassette: Path, append: bo
 @click.option(
     "--timeout", default=10.0, type=click.FloatRange(min=0.1), help="Seconds per request."
 )
-@click.pass_context
 def replay_command(
-    ctx: click.Context,
     cassette: Path,
     base_url: str,
     token: str | None,
@@ -99,4 +98,5 @@ def replay_command(
     except (CassetteError, ReplayError) as exc:
         raise _Unusable(str(exc)) from None
     click.echo(report.render())
-    ctx.exit(0 if report.ok else 1)
+    if not report.ok:
+        sys.exit(1)  # SystemExit: `main` runs click outside standalone mode, which swallows Exit

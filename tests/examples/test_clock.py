@@ -46,3 +46,18 @@ def test_marker_chooses_the_scenario(downlinks_mock):
     downlinks_mock.clock.advance("P1DT")
     got = downlinks_mock.client.get(f"/downlinks/{created['id']}").json()
     assert got["status"] == "PENDING"
+
+
+@pytest.mark.downlinks_mock(scenario="sms-delivered", clock_start="2025-03-01T08:00:00Z")
+def test_marker_with_a_library_scenario(downlinks_mock):
+    """S4: `sms-delivered` hands the SMS to the carrier within two seconds; the journal
+    names the progression the create got."""
+    created = downlinks_mock.client.post("/downlinks", json=create_body()).json()
+    assert downlinks_mock.journal.last["progression"] == "sms"
+    downlinks_mock.clock.advance("PT2S")
+    got = downlinks_mock.client.get(f"/downlinks/{created['id']}").json()
+    assert got["status"] == "SENT_TO_CARRIER"
+    downlinks_mock.clock.advance("PT20S")
+    got = downlinks_mock.client.get(f"/downlinks/{created['id']}").json()
+    assert got["status"] == "DELIVERED"
+    assert got["modifiedAt"].startswith("2025-03-01T08:00:")

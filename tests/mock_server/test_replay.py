@@ -3,6 +3,7 @@ for what legitimately varies, scripts, and exit codes 0/1/2."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.auth import mint_token
 from mock_server.cassette import load_steps
-from mock_server.cli import cli
+from mock_server.cli import cli, main
 from mock_server.config import REPO_ROOT, ClockMode, MockConfig
 from mock_server.recording import FIXTURES_DIR
 from mock_server.replay import Replayer, replay
@@ -271,3 +272,21 @@ def test_reset_option_calls_m2(tmp_path: Path):
         assert again.exit_code == 1  # the reference is taken now (C6)
         reset = run_cli(str(cassette), "--base-url", server.base_url, "--reset")
         assert reset.exit_code == 0, reset.output
+
+
+def test_exit_codes_through_the_console_entry_point(monkeypatch):
+    """`downlinks-mock replay` itself (not only click's runner) exits 0, then 1, then 2."""
+    cassette = str(FIXTURES_DIR / "conflict.jsonl")
+
+    def exit_code(*args: str) -> int:
+        monkeypatch.setattr(sys, "argv", ["downlinks-mock", "replay", cassette, *args])
+        try:
+            main()
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    with MockServer(MockConfig(clock_mode=ClockMode.MANUAL)) as server:
+        assert exit_code("--base-url", server.base_url) == 0
+        assert exit_code("--base-url", server.base_url) == 1  # C6: the reference is taken
+    assert exit_code("--base-url", f"http://127.0.0.1:{free_port()}") == 2
