@@ -19,6 +19,7 @@ equivalent token (client, scopes, expiry) when the token is a JWT.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ __all__ = [
 ]
 
 REDACTED = "<redacted>"
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 # Headers that describe one hop or one encoding, not the exchange.
 _HOP_HEADERS = frozenset(
@@ -167,8 +169,8 @@ class Step:
 
     @property
     def id(self) -> str:
-        """A short test id: `003-GET-/downlinks/{id}`."""
-        return f"{self.index:03d}-{self.method}-{self.name or self.path}"
+        """A short, stable test id: `003-GET-/downlinks/{id}` (recorded UUIDs as `{id}`)."""
+        return f"{self.index:03d}-{self.method}-{self.name or _UUID.sub('{id}', self.path)}"
 
     @property
     def target(self) -> str:
