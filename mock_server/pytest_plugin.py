@@ -264,6 +264,16 @@ class DownlinksMock:
                 + ", ".join(sorted(unknown) or [repr(marker.args) if marker else ""])
             )
         self._start = _iso(options.get("clock_start") or DEFAULT_START)
+        from .timefmt import parse_rfc3339
+
+        try:
+            early = parse_rfc3339(self._start) < parse_rfc3339(_FLOOR)
+        except ValueError as exc:
+            raise pytest.UsageError(f"@pytest.mark.downlinks_mock clock_start: {exc}") from None
+        if early:
+            raise pytest.UsageError(
+                f"@pytest.mark.downlinks_mock clock_start must be {_FLOOR} or later"
+            )
         self.reset()
         if options.get("scenario"):
             self.use_scenario(options["scenario"])

@@ -76,3 +76,23 @@ def test_a_step_runs_the_steps_it_depends_on_first():
             replay.check(steps[index - 1])  # raises AssertionError on a difference
     finally:
         replay.close()
+
+
+def test_a_clock_start_before_2000_is_a_usage_error(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.downlinks_mock(clock_start="1999-12-31T23:59:59Z")
+        def test_early(downlinks_mock_app):
+            pass
+
+        @pytest.mark.downlinks_mock(clock_start="soon")
+        def test_garbled(downlinks_mock_app):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=2)
+    result.stdout.fnmatch_lines(["*clock_start must be 2000-01-01T00:00:00.000Z or later*"])
+    result.stdout.fnmatch_lines(["*clock_start: 'soon' is not an RFC 3339 date-time*"])
