@@ -3,8 +3,8 @@
 The middleware sits outermost, around Starlette's own error middleware, so that it sees
 every answer (500s included) and can drop the client's connection for real. The request
 path stays cheap: it keeps references to what the server already built (the header
-lists, the body chunks up to a limit) in one small slotted object and appends it to a
-bounded deque; everything is decoded and rendered only when someone reads the journal.
+lists, the body chunks up to a limit) in one plain tuple and appends it to a bounded
+deque; everything is decoded and rendered only when someone reads the journal.
 
 Control-plane requests (`/__mock/...`) are not journaled: the journal shows the traffic
 of the public API only, so reading it never changes what it shows.
@@ -40,7 +40,7 @@ __all__ = [
     "parse_filter",
 ]
 
-CONTROL_PREFIX = "/__mock"
+CONTROL_PREFIX = "/__mock/"
 BODY_LIMIT = 8192  # bytes of each request and response body kept per entry
 
 # Headers worth showing; the rest are noise for a reader of the journal.
@@ -302,6 +302,7 @@ class JournalMiddleware:
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
+            # The control plane: neither journaled nor faulted.
             await self.app(scope, receive, send)
             return
         mock = self.mock
