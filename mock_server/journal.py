@@ -322,7 +322,8 @@ class JournalMiddleware:
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
                 if request_size < BODY_LIMIT:
-                    request_body.append(chunk)
+                    # A reference when it fits; a page of 1000 downlinks is cut, not kept.
+                    request_body.append(chunk[: BODY_LIMIT - request_size])
                 request_size += len(chunk)
             return message
 
@@ -334,7 +335,7 @@ class JournalMiddleware:
             else:
                 chunk = message.get("body", b"")
                 if response_size < BODY_LIMIT:
-                    response_body.append(chunk)
+                    response_body.append(chunk[: BODY_LIMIT - response_size])
                 response_size += len(chunk)
             await send(message)
 

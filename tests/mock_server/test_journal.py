@@ -166,3 +166,15 @@ def test_m7_large_and_non_json_bodies(http):
 def test_journal_size_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         Journal(0)
+
+
+def test_m7_keeps_at_most_the_limit_of_a_large_answer():
+    """A big page is cut as it passes: the ring never holds whole large bodies."""
+    http = make_client(scenario="static")
+    seeded = [{"networkId": f"urn:dev:DEVEUI:{n:016X}:", "owner": "client-a"} for n in range(60)]
+    assert http.post("/__mock/downlinks", json=seeded).status_code == 201
+    page = http.get("/downlinks", params={"limit": "60"}, headers=auth())
+    assert len(page.content) > BODY_LIMIT
+    (entry,) = http.app.state.mock.journal.entries()
+    assert sum(len(chunk) for chunk in entry.response_body) == BODY_LIMIT
+    assert entry.response_size == len(page.content)
