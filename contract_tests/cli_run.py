@@ -173,23 +173,29 @@ def run_command(
 
     why_not = _wants_schemathesis(schemathesis, only_keys, skip_keys)
     if why_not is None:
-        reporter.line("Schemathesis: generating requests (rule Z1) ...")
         with Context(target, document, name="Z1-schemathesis", seed=seed, run_id=run_id) as ctx:
             network_id = ctx.network_id()
-        outcome = schemathesis_run.run_schemathesis(
-            target,
-            document,
-            run_id=run_id,
-            network_id=network_id,
-            max_examples=max_examples or schemathesis_run.DEFAULT_MAX_EXAMPLES,
-            seed=seed,
-            timeout=timeout,
-        )
-        for r in outcome.results:
-            reporter.finished(r)
-        results += outcome.results
-        notes += outcome.notes
-        notes.append(f"Schemathesis sent {outcome.requests} requests in {outcome.duration:.1f} s")
+        try:
+            with reporter.busy("Schemathesis: generating requests (rule Z1) ..."):
+                outcome = schemathesis_run.run_schemathesis(
+                    target,
+                    document,
+                    run_id=run_id,
+                    network_id=network_id,
+                    max_examples=max_examples or schemathesis_run.DEFAULT_MAX_EXAMPLES,
+                    seed=seed,
+                    timeout=timeout,
+                )
+        except Exception as exc:  # the tool broke, not the target: say so, fail the run
+            results += schemathesis_run.crashed_results(exc)
+        else:
+            for r in outcome.results:
+                reporter.finished(r)
+            results += outcome.results
+            notes += outcome.notes
+            notes.append(
+                f"Schemathesis sent {outcome.requests} requests in {outcome.duration:.1f} s"
+            )
     else:
         results += schemathesis_run.skipped_results(why_not)
 

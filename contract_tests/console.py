@@ -7,6 +7,8 @@ it prints one plain line per finished check and a plain table, so logs stay read
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import IO, Any
 
 from rich.console import Console
@@ -73,6 +75,16 @@ class Reporter:
                 self.console.print(
                     f"{result.outcome.value.upper():8} {result.check.name}{tail}", markup=False
                 )
+
+    @contextmanager
+    def busy(self, text: str) -> Iterator[None]:
+        """A spinner (plain: one line) while something long runs without per-check news."""
+        if self.fancy:
+            with self.console.status(text):
+                yield
+        else:
+            self.line(text)
+            yield
 
     def stop(self) -> None:
         """End the progress display."""

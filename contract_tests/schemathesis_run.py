@@ -19,6 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+import schemathesis
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.engine import events, from_schema
+
 from .context import EXCERPT_CHARS, Target, redact
 from .registry import Check, Finding, Mode, Tag
 from .rules import RULES
@@ -30,6 +35,7 @@ __all__ = [
     "SchemathesisRun",
     "run_schemathesis",
     "skipped_results",
+    "crashed_results",
     "RULE",
 ]
 
@@ -91,8 +97,6 @@ def _excerpt(response: Any) -> str:
 def _realistic_creates(network_id: str, run_id: str) -> Callable[[Any, Any], Any]:
     """A `map_case` hook: positive creates get a valid pack for this run's device (K1) and,
     where they carry one, a run-unique externalReference and a feedbackTimeout that passes."""
-    from schemathesis.core.parameters import ParameterLocation
-
     serial = itertools.count()
 
     def map_case(context: Any, case: Any) -> Any:
@@ -130,9 +134,6 @@ def run_schemathesis(
     stateful: bool = True,
 ) -> SchemathesisRun:
     """Run Schemathesis against `target` with the target's token; results under rule Z1."""
-    import schemathesis
-    from schemathesis.engine import events, from_schema
-
     started = time.perf_counter()
     config: dict[str, Any] = {
         "base-url": target.base_url,
@@ -244,9 +245,19 @@ def run_schemathesis(
 
 
 def _is_transport(exc: BaseException) -> bool:
-    import requests
-
     return isinstance(exc, (requests.ConnectionError, requests.Timeout))
+
+
+def crashed_results(exc: BaseException) -> list[Result]:
+    """The Z1 entry of a run where Schemathesis itself failed to start or finish."""
+    return [
+        Result(
+            check=_check("run", "Schemathesis over every operation"),
+            outcome=Outcome.ERROR,
+            reason=f"Schemathesis could not run: {type(exc).__name__}: {exc}",
+            findings=[Finding(f"Schemathesis could not run: {type(exc).__name__}: {exc}")],
+        )
+    ]
 
 
 def skipped_results(reason: str) -> list[Result]:

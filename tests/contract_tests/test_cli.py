@@ -105,3 +105,18 @@ def test_list_of_checks_names_rule_tag_and_mode() -> None:
     rows = {line.split()[0]: line.split()[1:4] for line in result.output.splitlines()[1:]}
     assert rows["A1-missing_token_is_401"] == ["A1", "spec", "black-box"]
     assert rows["T2-transitions_move_modified_at"] == ["T2", "convention", "full"]
+
+
+def test_a_schemathesis_crash_is_an_error_result_not_a_traceback(monkeypatch) -> None:
+    from contract_tests import schemathesis_run
+
+    def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("generator broke")
+
+    monkeypatch.setattr(cli_run, "CHECKS", tiny_registry())
+    monkeypatch.setattr(schemathesis_run, "run_schemathesis", explode)
+    with serving(fake_app(M1)) as url:
+        result = _run("--base-url", url)
+    assert result.exit_code == 1
+    assert "ERROR Z1-schemathesis_run" in result.output
+    assert "Schemathesis could not run: RuntimeError: generator broke" in result.output
