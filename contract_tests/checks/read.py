@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from .. import oracle
 from ..context import Context, Exchange
 from ..registry import Mode, Skip, Tag, check
 
@@ -108,14 +109,45 @@ def read_equals_create(ctx: Context) -> None:
                 actual=f"{key}: {read.get(key)!r}",
             )
     if not same_status:
-        logs = created.get("logs") or []
-        if (read.get("logs") or [])[: len(logs)] != logs:
-            ctx.fail(
-                "the logs read back do not start with the logs the create answered",
-                exchange,
-                expected=repr(logs),
-                actual=repr(read.get("logs")),
-            )
+        _progression(ctx, exchange, created, read)
+
+
+def _progression(
+    ctx: Context, exchange: Exchange, created: dict[str, Any], read: dict[str, Any]
+) -> None:
+    """A status read back unlike the create's answer must be one S1 reaches from it, with
+    `modifiedAt` not before the create's and the created logs kept at the start."""
+    before, after = created.get("status"), read.get("status")
+    try:
+        reachable = bool(oracle.path_to(str(after), str(before)))
+    except ValueError:
+        reachable = False
+    if not reachable:
+        ctx.fail(
+            f"the status reads back as {after!r}, which S1 does not reach from {before!r}",
+            exchange,
+            expected=f"{before} or a status S1 reaches from it",
+            actual=f"status: {after!r}",
+        )
+    try:
+        moved_back = parse(read["modifiedAt"]) < parse(created["modifiedAt"])
+    except (KeyError, TypeError, ValueError):
+        moved_back = True
+    if moved_back:
+        ctx.fail(
+            "the downlink read back was modified before its create's modifiedAt",
+            exchange,
+            expected=f"modifiedAt >= {created.get('modifiedAt')}",
+            actual=f"modifiedAt: {read.get('modifiedAt')!r}",
+        )
+    logs = created.get("logs") or []
+    if (read.get("logs") or [])[: len(logs)] != logs:
+        ctx.fail(
+            "the logs read back do not start with the logs the create answered",
+            exchange,
+            expected=repr(logs),
+            actual=repr(read.get("logs")),
+        )
 
 
 # -- T1 ------------------------------------------------------------------------------------

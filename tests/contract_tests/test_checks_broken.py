@@ -133,3 +133,18 @@ def test_check_fails_on_a_broken_mock(name: str) -> None:
         result, detail = outcome(entry, target_for(server, Mode.FULL))
     assert result == "fail", detail
     assert words in detail
+
+
+def test_r2_a_status_s1_cannot_reach_is_a_finding() -> None:
+    """R2 with S1: a read whose status differs must show a move S1 allows (not `pending`)."""
+    entry = {c.name: c for c in CHECKS}["R2-read_equals_create"]
+
+    def lower(data: Any) -> None:
+        if isinstance(data, dict) and isinstance(data.get("status"), str):
+            data["status"] = data["status"].lower()
+
+    breakage = _json(lambda m, p, s: m == "GET" and bool(ONE.match(p)), lower)
+    with serve(lambda app: Broken(app, response=breakage)) as server:
+        result, detail = outcome(entry, target_for(server, Mode.BLACK_BOX))
+    assert result == "fail", detail
+    assert "which S1 does not reach from 'PENDING'" in detail
