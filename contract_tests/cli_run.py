@@ -169,7 +169,7 @@ def run_command(
     results = sorted(results + ran, key=lambda r: order.get(r.check.name, len(order)))
 
     notes: list[str] = []
-    from . import schemathesis_run
+    from . import schemathesis_run  # imports Schemathesis: only once the checks are done
 
     why_not = _wants_schemathesis(schemathesis, only_keys, skip_keys)
     if why_not is None:
@@ -210,10 +210,13 @@ def run_command(
         notes=notes,
     )
     reporter.summary(results, info)
-    if junit_xml:
-        Path(junit_xml).write_text(junit_xml_text(results, info), encoding="utf-8")
-    if report:
-        write_report(report, results, info)
+    try:
+        if junit_xml:
+            Path(junit_xml).write_text(junit_xml_text(results, info), encoding="utf-8")
+        if report:
+            write_report(report, results, info)
+    except OSError as exc:
+        raise ContractError(f"cannot write a report: {exc}") from None
     raise SystemExit(exit_code(results))
 
 
