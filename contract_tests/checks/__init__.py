@@ -15,6 +15,7 @@ MODULES = (
     "create",  # C: POST /downlinks
     "read",  # R and T: GET one downlink, timestamps
     "listing",  # L: GET /downlinks
+    "paging",  # L4-L7: order, links and cursors of GET /downlinks
     "cancel",  # X: DELETE /downlinks/{id}
 )
 

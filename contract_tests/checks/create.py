@@ -14,8 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 from .. import oracle
 from ..context import Context, Exchange
+from ..pages import compact_json, fetch_page, marker, pack_with
 from ..registry import Mode, Skip, Tag, check
-from .listing import compact_json, fetch_page, marker, pack_with
 
 __all__ = ["valid_body"]
 

@@ -1,337 +1,35 @@
-"""Group L: what `GET /downlinks` selects, in which order, and how its pages link (L1-L7).
+"""Group L, filters: what `GET /downlinks` selects by `q` and time, and how many (L1-L3).
 
 Every list is narrowed with `q` to this run's own device ids or markers (K1). Expected
 answers come from `contract_tests.oracle`, fed with timestamps the target returned or the
-suite seeded (K4). Items that move while a check runs (a real target progresses them) are
-judged only by the values the list itself returned: see `stable_items`.
+suite seeded (K4); the list machinery is `contract_tests.pages`. Order, links and cursors
+(L4-L7) are `contract_tests.checks.paging`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlencode, urljoin, urlsplit
-
-import httpx
 
 from .. import oracle
-from ..context import Context, Exchange
-from ..registry import Mode, Skip, Tag, check
+from ..context import Context
+from ..pages import (
+    Walk,
+    compact_json,
+    create_many,
+    describe_request,
+    fetch_page,
+    marker,
+    pack_with,
+    run_queries,
+    seed_at,
+    seed_base,
+    snapshot,
+    walk,
+)
+from ..registry import Mode, Tag, check
 
-__all__ = [
-    "fetch_page",
-    "marker",
-    "pack_with",
-    "snapshot",
-    "stable_items",
-    "judge_selection",
-    "Walk",
-    "walk",
-    "seed_base",
-    "compact_json",
-]
-
-_UNSET: Any = ...  # Context's "the target's token"
-
-
-# -- helpers shared with the other groups --------------------------------------------------
-
-
-def _show(params: Mapping[str, Any] | None) -> str:
-    return "GET /downlinks" + (f"?{urlencode(dict(params))}" if params else "")
-
-
-def fetch_page(
-    ctx: Context, params: Mapping[str, Any] | None, *, token: Any = _UNSET, url: str | None = None
-) -> tuple[Exchange, dict[str, Any]]:
-    """One list page: GET /downlinks?params (or `url`, a link); fails unless a 200 page."""
-    exchange = ctx.request("GET", url or "/downlinks", params=None if url else params, token=token)
-    if exchange.status != 200:
-        ctx.fail(
-            f"{_show(params) if not url else 'GET ' + url} answered {exchange.status}",
-            exchange,
-            expected="200 with a page",
-            actual=str(exchange.status),
-        )
-    body = exchange.json()
-    if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        ctx.fail(
-            "the list answer is not a page",
-            exchange,
-            expected='{"items": [...]}',
-            actual=type(body).__name__,
-        )
-    for entry in body["items"]:
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
-            ctx.fail("a listed item is not a downlink with an id", exchange, actual=repr(entry))
-        for name in ("createdAt", "modifiedAt"):
-            try:
-                oracle.parse_time(entry.get(name))
-            except ValueError:
-                ctx.fail(
-                    f"listed downlink {entry['id']} has no readable `{name}` (T1)",
-                    exchange,
-                    expected="an RFC 3339 date-time",
-                    actual=repr(entry.get(name)),
-                )
-    return exchange, body
-
-
-def marker(ctx: Context, prefix: str = "mk") -> str:
-    """A run-unique lower-case token to put in messages and narrow lists with (K1)."""
-    return f"{prefix}{ctx.run_id[:8].lower()}{ctx.rng.getrandbits(40):010x}"
-
-
-def pack_with(network_id: str, *values: str) -> list[dict[str, Any]]:
-    """A valid SenML pack for `network_id` whose message carries `values` (as `vs`)."""
-    pack: list[dict[str, Any]] = [{"bn": network_id}]
-    pack += [{"n": f"m{i}", "vs": v} for i, v in enumerate(values)] or [{"n": "x", "v": 1}]
-    return pack
-
-
-def snapshot(
-    ctx: Context,
-    scopes: Iterable[str],
-    *,
-    expect: Iterable[str] = (),
-    token: Any = _UNSET,
-    why: str = "",
-) -> dict[str, dict[str, Any]]:
-    """Every downlink listed for each `q` in `scopes` (following `next`), by id.
-
-    Fails if an id of `expect` (downlinks this check made to match) is not among them.
-    """
-    found: dict[str, dict[str, Any]] = {}
-    last: Exchange | None = None
-    for q in scopes:
-        result = walk(ctx, {"q": q}, token=token)
-        last = result.exchanges[0]
-        for entry in result.items:
-            found[entry["id"]] = entry
-    missing = [i for i in expect if i not in found]
-    if missing:
-        ctx.fail(
-            f"q does not find downlinks made to match it{why}",
-            last,
-            expected=f"{len(missing)} more downlinks listed: {', '.join(missing[:5])}",
-            actual=f"{len(found)} listed",
-        )
-    return found
-
-
-def _moving_key(entry: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(entry.get(k) for k in ("createdAt", "modifiedAt", "status", "externalReference"))
-
-
-def stable_items(
-    before: Mapping[str, dict[str, Any]], after: Mapping[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The downlinks that did not change between two snapshots (so not in between either:
-    `modifiedAt` never moves back, T2). Only these have a known expected place in a list."""
-    return [
-        after[i] for i in before if i in after and _moving_key(before[i]) == _moving_key(after[i])
-    ]
-
-
-def judge_selection(
-    ctx: Context,
-    exchange: Exchange,
-    got: Sequence[Mapping[str, Any]],
-    params: Mapping[str, str],
-    stable: Sequence[Mapping[str, Any]],
-    *,
-    tags: Mapping[str, Mapping[str, str]] | None = None,
-    order: bool = True,
-    tie_break: bool = True,
-) -> None:
-    """Fail unless one complete page `got` is what a correct target lists for `params`.
-
-    Every listed item must match by its own listed values (L1, L2); every stable matching
-    item must be listed; stable items must come in the order of L4 (`order`), with the id
-    tie-break ([mock]) when `tie_break`.
-    """
-    shown = _show(params)
-    ids = [str(e.get("id")) for e in got]
-    if len(ids) != len(set(ids)):
-        ctx.fail(f"{shown} lists a downlink twice", exchange, actual=", ".join(ids))
-    for entry in got:
-        why = oracle.mismatches(entry, params, tags)
-        if why:
-            ctx.fail(
-                f"{shown} lists downlink {entry['id']}, which does not match: {'; '.join(why)}",
-                exchange,
-                expected="only matching downlinks",
-                actual=f"{entry['id']} listed",
-            )
-    expected = oracle.select(stable, params, tags)
-    missing = [e for e in expected if e["id"] not in set(ids)]
-    if missing:
-        e = missing[0]
-        ctx.fail(
-            f"{shown} leaves out downlink {e['id']} (createdAt {e['createdAt']}, modifiedAt "
-            f"{e['modifiedAt']}, networkId {e.get('networkId')!r}), which matches",
-            exchange,
-            expected=f"{len(expected)} downlinks",
-            actual=f"{len(got)} listed, {len(missing)} matching ones left out",
-        )
-    if not order:
-        return
-    wanted = [str(e["id"]) for e in expected]
-    if tie_break:
-        in_order = [i for i in ids if i in set(wanted)]
-        difference = oracle.first_difference(in_order, wanted)
-        if difference:
-            ctx.fail(
-                f"{shown} lists the downlinks out of the order L4 gives "
-                f"{params.get('sort') or 'createdAt (the default)'}: {difference}",
-                exchange,
-                expected=", ".join(wanted),
-                actual=", ".join(in_order),
-            )
-    else:
-        problem = oracle.order_problem(
-            [e for e in got if e["id"] in set(wanted)], params.get("sort"), tie_break=False
-        )
-        if problem:
-            ctx.fail(f"{shown} is out of order: {problem}", exchange)
-
-
-@dataclass
-class Walk:
-    """The exchanges and pages of a walk, in the order fetched."""
-
-    exchanges: list[Exchange] = field(default_factory=list)
-    bodies: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def pages(self) -> list[oracle.Page]:
-        return [oracle.Page.from_body(b) for b in self.bodies]
-
-    @property
-    def items(self) -> list[dict[str, Any]]:
-        return [entry for b in self.bodies for entry in b["items"]]
-
-
-def walk(
-    ctx: Context,
-    params: Mapping[str, Any] | None = None,
-    *,
-    start: str | None = None,
-    direction: str = "next",
-    token: Any = _UNSET,
-    between: Callable[[int], None] | None = None,
-    max_pages: int = 200,
-) -> Walk:
-    """GET /downlinks?params (or the link `start`), then follow `direction` links until
-    absent. `between(i)` runs after page i arrives and before the next is fetched (L6)."""
-    result = Walk()
-    url = start
-    seen: set[str] = set()
-    while True:
-        exchange, body = fetch_page(ctx, params, token=token, url=url)
-        result.exchanges.append(exchange)
-        result.bodies.append(body)
-        link = body.get(direction)
-        if link is None:
-            return result
-        if not isinstance(link, str):
-            ctx.fail(f"`{direction}` is not a string (L5)", exchange, actual=repr(link))
-        url = urljoin(str(exchange.request.url), link)
-        if url in seen or len(result.bodies) >= max_pages:
-            ctx.fail(
-                f"walking `{direction}` does not end: it came back to a page already seen "
-                f"or ran past {max_pages} pages (L5)",
-                exchange,
-                expected="every link new",
-                actual=url,
-            )
-        seen.add(url)
-        if between is not None:
-            between(len(result.bodies) - 1)
-
-
-def seed_base(ctx: Context) -> int:
-    """An instant an hour before the target's now (M5), to seed chosen times at (K4)."""
-    now = ctx.clock().get("now")
-    try:
-        return oracle.parse_time(now) - 3_600_000
-    except ValueError:
-        ctx.fail("M5 answers no readable `now`", expected="an RFC 3339 date-time", actual=repr(now))
-
-
-def _create_many(
-    ctx: Context, count: int, network_id: str, *values: str, cancel: Iterable[int] = ()
-) -> list[dict[str, Any]]:
-    """`count` downlinks for `network_id` through POST; those at `cancel` are then cancelled
-    (whatever the answer: it only varies status and modifiedAt)."""
-    made = [
-        ctx.create(network_id, instruction=pack_with(network_id, *values)) for _ in range(count)
-    ]
-    for index in cancel:
-        ctx.request("DELETE", f"/downlinks/{made[index]['id']}")
-    return made
-
-
-def _seed(
-    ctx: Context,
-    network_id: str,
-    times: Sequence[tuple[int, int]],
-    *values: str,
-    message: str | None = None,
-    **fields: Any,
-) -> list[dict[str, Any]]:
-    """Seed (M3) one downlink per (createdAt, modifiedAt) for `network_id`; its message is
-    `message`, else a pack for `network_id` carrying `values`."""
-    if message is None:
-        message = compact_json(pack_with(network_id, *values))
-    records = [
-        {
-            "networkId": network_id,
-            "message": message,
-            "createdAt": oracle.format_time(c),
-            "modifiedAt": oracle.format_time(m),
-            **fields,
-        }
-        for c, m in times
-    ]
-    return ctx.seed(records)
-
-
-def compact_json(value: Any) -> str:
-    """Compact JSON text, as C7 stores a pack in `message`."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _run_queries(
-    ctx: Context,
-    scopes: Sequence[str],
-    expect: Iterable[str],
-    queries: Iterable[Mapping[str, str]],
-    *,
-    tags: Mapping[str, Mapping[str, str]] | None = None,
-    order: bool = False,
-    tie_break: bool = True,
-) -> None:
-    """Snapshot, run every query, snapshot again, then judge each answer: what it selects
-    (L1, L2) and, with `order`, in which order (L4)."""
-    expect = list(expect)
-    before = snapshot(ctx, scopes, expect=expect)
-    answers = [(dict(p), *fetch_page(ctx, p)) for p in queries]
-    after = snapshot(ctx, scopes)
-    stable = stable_items(before, after)
-    for params, exchange, body in answers:
-        judge_selection(
-            ctx,
-            exchange,
-            body["items"],
-            params,
-            stable,
-            tags=tags,
-            order=order,
-            tie_break=tie_break,
-        )
+__all__: list[str] = []  # the checks register themselves
 
 
 def _bounds(values: Iterable[str]) -> list[int]:
@@ -396,7 +94,7 @@ def q_matches_message_partially(ctx: Context) -> None:
     # Taken literally: no regular-expression or SQL LIKE wildcards.
     queries += [{"q": mine[:4] + wildcard + mine[5:]} for wildcard in (".", "%", "_", "?")]
     queries.append({"q": mine[:4] + ".*"})
-    _run_queries(ctx, [common], [m["id"] for m in made], queries)
+    run_queries(ctx, [common], [m["id"] for m in made], queries)
 
 
 @check("L1", "q matches a networkId partially and case-sensitively", tag=Tag.SPEC)
@@ -407,7 +105,7 @@ def q_matches_network_id_partially(ctx: Context) -> None:
     made.append(ctx.create(b, instruction=pack_with(b, common)))
     device = a.split(":")[3]
     queries = [{"q": a}, {"q": device}, {"q": a[4:-4]}, {"q": a.swapcase()}, {"q": b[:-1]}]
-    _run_queries(ctx, [common], [m["id"] for m in made], queries)
+    run_queries(ctx, [common], [m["id"] for m in made], queries)
 
 
 @check(
@@ -421,11 +119,11 @@ def q_matches_network_id_alone(ctx: Context) -> None:
     base = seed_base(ctx)
     # Neither message holds its networkId: only the networkId clause can match.
     without = compact_json([{"n": "x", "vs": marker(ctx)}])
-    seeded = _seed(ctx, a, [(base, base), (base + 1, base + 1)], message=without)
-    seeded += _seed(ctx, b, [(base + 2, base + 2)], message=without)
+    seeded = seed_at(ctx, a, [(base, base), (base + 1, base + 1)], message=without)
+    seeded += seed_at(ctx, b, [(base + 2, base + 2)], message=without)
     device = a.split(":")[3]
     queries = [{"q": a}, {"q": device}, {"q": a[4:-4]}, {"q": a.swapcase()}, {"q": b}]
-    _run_queries(ctx, [a, b], [s["id"] for s in seeded], queries)
+    run_queries(ctx, [a, b], [s["id"] for s in seeded], queries)
 
 
 @check("L1", "q matches a device tag exactly and case-sensitively", tag=Tag.SPEC, mode=Mode.FULL)
@@ -436,8 +134,8 @@ def q_matches_tag_exactly(ctx: Context) -> None:
     ctx.seed_devices([{"networkId": n, "tags": t} for n, t in tags.items()])
     base = seed_base(ctx)
     # Messages without the tag values or networkIds: only the tag clause can match.
-    seeded = _seed(ctx, tagged, [(base, base)], message="")
-    seeded += _seed(ctx, plain, [(base + 1, base + 1)], message="")
+    seeded = seed_at(ctx, tagged, [(base, base)], message="")
+    seeded += seed_at(ctx, plain, [(base + 1, base + 1)], message="")
     queries = [
         {"q": site},
         {"q": room},
@@ -446,7 +144,7 @@ def q_matches_tag_exactly(ctx: Context) -> None:
         {"q": site + "0"},
         {"q": site.swapcase()},
     ]
-    _run_queries(ctx, [tagged, plain], [s["id"] for s in seeded], queries, tags=tags)
+    run_queries(ctx, [tagged, plain], [s["id"] for s in seeded], queries, tags=tags)
 
 
 @check("L1", "an empty q is refused with 400", tag=Tag.SPEC)
@@ -465,15 +163,15 @@ def q_empty_refused(ctx: Context) -> None:
 def filters_combine_with_and(ctx: Context) -> None:
     common = marker(ctx)
     a, b = ctx.network_id(), ctx.network_id()
-    made = _create_many(ctx, 2, a, common) + _create_many(ctx, 2, b, common, cancel=[0])
-    made += _create_many(ctx, 1, a, common)
+    made = create_many(ctx, 2, a, common) + create_many(ctx, 2, b, common, cancel=[0])
+    made += create_many(ctx, 1, a, common)
     queries: list[dict[str, str]] = []
     for entry in made[1:4]:
         for q in (a, b, common):
             queries.append({"q": q, "createdSince": entry["createdAt"]})
             queries.append({"q": q, "createdBefore": entry["createdAt"]})
             queries.append({"q": q, "modifiedSince": entry["createdAt"]})
-    _run_queries(ctx, [common], [m["id"] for m in made], queries)
+    run_queries(ctx, [common], [m["id"] for m in made], queries)
 
 
 # -- L2: time filters ---------------------------------------------------------------------
@@ -482,9 +180,9 @@ def filters_combine_with_and(ctx: Context) -> None:
 @check("L2", "time filters: since inclusive, before exclusive, at read-back instants", tag=Tag.SPEC)
 def time_bounds(ctx: Context) -> None:
     a = ctx.network_id()
-    made = _create_many(ctx, 4, a, cancel=[1])
+    made = create_many(ctx, 4, a, cancel=[1])
     current = snapshot(ctx, [a], expect=[m["id"] for m in made])
-    _run_queries(ctx, [a], [m["id"] for m in made], _time_queries(a, list(current.values())))
+    run_queries(ctx, [a], [m["id"] for m in made], _time_queries(a, list(current.values())))
 
 
 @check(
@@ -498,8 +196,8 @@ def time_bounds_seeded(ctx: Context) -> None:
     t = seed_base(ctx)
     # createdAt 1 ms apart with a tie; modifiedAt in another order, also with a tie.
     times = [(t, t + 10), (t + 1, t + 13), (t + 2, t + 11), (t + 2, t + 12), (t + 3, t + 12)]
-    seeded = _seed(ctx, a, times)
-    _run_queries(
+    seeded = seed_at(ctx, a, times)
+    run_queries(
         ctx, [a], [s["id"] for s in seeded], _time_queries(a, seeded, limit_values=len(times))
     )
 
@@ -546,13 +244,13 @@ def empty_range_is_empty(ctx: Context) -> None:
             body = exchange.json() if exchange.status == 200 else None
             if exchange.status != 200 or not isinstance(body, dict) or body.get("items") != []:
                 ctx.fail(
-                    f"{_show(params)}: a range with since >= before is not an empty page",
+                    f"{describe_request(params)}: a range with since >= before is not an empty page",
                     exchange,
                     expected='200 {"items": []}',
                     actual=str(exchange.status),
                 )
             if "next" in body or "prev" in body:
-                ctx.fail(f"{_show(params)}: an empty page carries links (L5)", exchange)
+                ctx.fail(f"{describe_request(params)}: an empty page carries links (L5)", exchange)
 
 
 # -- L3: limit ----------------------------------------------------------------------------
@@ -561,7 +259,7 @@ def empty_range_is_empty(ctx: Context) -> None:
 @check("L3", "limit defaults to 50 and is honoured", tag=Tag.SPEC)
 def default_limit(ctx: Context) -> None:
     a = ctx.network_id()
-    _create_many(ctx, 51, a)
+    create_many(ctx, 51, a)
     exchange, body = fetch_page(ctx, {"q": a})
     if len(body["items"]) != 50:
         ctx.fail(
@@ -606,7 +304,7 @@ def limit_bounds(ctx: Context) -> None:
 @check("L3", "each page holds min(limit, remaining)", tag=Tag.CONVENTION)
 def page_sizes(ctx: Context) -> None:
     a = ctx.network_id()
-    made = _create_many(ctx, 5, a)
+    made = create_many(ctx, 5, a)
     for limit in (2, 5, 4):
         result = walk(ctx, {"q": a, "limit": str(limit)})
         problems = _page_size_problems(result, len(made), limit)
@@ -629,410 +327,3 @@ def _page_size_problems(result: Walk, total: int, limit: int) -> list[tuple[int,
             )
         remaining -= len(body["items"])
     return out
-
-
-# -- L4: sort -----------------------------------------------------------------------------
-
-
-@check("L4", "sort=createdAt and sort=-createdAt order by createdAt", tag=Tag.SPEC)
-def created_at_order(ctx: Context) -> None:
-    a = ctx.network_id()
-    made = _create_many(ctx, 4, a)
-    if len({oracle.parse_time(m["createdAt"]) for m in made}) < 2:
-        raise Skip(
-            "the target gave 4 downlinks created one after another the same createdAt "
-            "(a stopped clock?): no order to judge"
-        )
-    queries = [{"q": a, "sort": s} for s in ("createdAt", "-createdAt")]
-    _run_queries(ctx, [a], [m["id"] for m in made], queries, order=True, tie_break=False)
-
-
-@check(
-    "L4",
-    "sort=createdAt and sort=-createdAt order seeded downlinks by createdAt",
-    tag=Tag.SPEC,
-    mode=Mode.FULL,
-)
-def created_at_order_seeded(ctx: Context) -> None:
-    a = ctx.network_id()
-    t = seed_base(ctx)
-    # Seeded out of order, two at one instant.
-    seeded = _seed(
-        ctx, a, [(t + 3, t + 3), (t, t + 9), (t + 2, t + 2), (t + 2, t + 4), (t + 1, t + 1)]
-    )
-    queries = [{"q": a, "sort": s} for s in ("createdAt", "-createdAt")]
-    _run_queries(ctx, [a], [s["id"] for s in seeded], queries, order=True, tie_break=False)
-
-
-_MULTI_SORTS = ("status,-createdAt", "externalReference,-id", "-status,modifiedAt,-networkId")
-
-
-def _sort_queries(q: str) -> list[dict[str, str]]:
-    queries: list[dict[str, str]] = [{"q": q}]  # the default: createdAt
-    for name in oracle.SORTABLE:
-        queries += [{"q": q, "sort": name}, {"q": q, "sort": f"-{name}"}]
-    queries += [{"q": q, "sort": s} for s in _MULTI_SORTS]
-    return queries
-
-
-@check("L4", "every sortable field orders both ways, ties broken by id", tag=Tag.MOCK)
-def sort_every_field(ctx: Context) -> None:
-    common = marker(ctx)
-    made = []
-    # References differ in case ("B" < "a" by code point); two are absent.
-    for index, ref in enumerate(("B", "a", None, "c", None, "a0")):
-        nid = ctx.network_id()
-        fields: dict[str, Any] = {"instruction": pack_with(nid, common)}
-        if ref is not None:
-            fields["externalReference"] = f"{common}-{ref}"
-        made.append(ctx.create(nid, **fields))
-        if index in (1, 3):
-            ctx.request("DELETE", f"/downlinks/{made[-1]['id']}")
-    _run_queries(ctx, [common], [m["id"] for m in made], _sort_queries(common), order=True)
-
-
-@check(
-    "L4",
-    "every sortable field orders both ways, seeded ties broken by id",
-    tag=Tag.MOCK,
-    mode=Mode.FULL,
-)
-def sort_every_field_seeded(ctx: Context) -> None:
-    common = marker(ctx)
-    t = seed_base(ctx)
-    shared = ctx.network_id()
-    rows = [
-        # (createdAt, modifiedAt, status, externalReference, networkId)
-        (t, t + 5, "PENDING", "B", shared),
-        (t, t + 5, "DELIVERED", None, None),
-        (t + 1, t + 2, "CANCELLED", "a", shared),
-        (t + 2, t + 5, "PENDING", None, None),
-        (t + 2, t + 3, "RETRY", "b", None),
-        (t + 3, t + 3, "SENT_TO_CARRIER", "A", None),
-        (t + 3, t + 9, "FAILED", "a0", shared),
-        (t + 4, t + 4, "EXECUTING", None, None),
-    ]
-    records = []
-    for created, modified, status, ref, nid in rows:
-        nid = nid or ctx.network_id()
-        record: dict[str, Any] = {
-            "networkId": nid,
-            "message": compact_json(pack_with(nid, common)),
-            "createdAt": oracle.format_time(created),
-            "modifiedAt": oracle.format_time(modified),
-            "status": status,
-        }
-        if ref is not None:
-            record["externalReference"] = f"{common}-{ref}"
-        records.append(record)
-    seeded = ctx.seed(records)
-    _run_queries(ctx, [common], [s["id"] for s in seeded], _sort_queries(common), order=True)
-
-
-@check("L4", "an unknown sort field is refused with 400 naming the sortable ones", tag=Tag.MOCK)
-def unknown_sort_field_refused(ctx: Context) -> None:
-    q = ctx.network_id()
-    for value in ("name", "-name", "createdAt,-name", "createdat", "-"):
-        exchange = ctx.request("GET", "/downlinks", params={"q": q, "sort": value})
-        if exchange.status != 400:
-            ctx.fail(
-                f"sort={value!r} names no sortable field, yet was not refused",
-                exchange,
-                expected="400",
-                actual=str(exchange.status),
-            )
-        text = exchange.response.text
-        absent = [name for name in oracle.SORTABLE if name not in text]
-        if absent:
-            ctx.fail(
-                f"the 400 for sort={value!r} does not name every sortable field",
-                exchange,
-                expected=", ".join(oracle.SORTABLE),
-                actual=f"missing {', '.join(absent)}",
-            )
-
-
-# -- L5: links ----------------------------------------------------------------------------
-
-
-def _walk_both_ways(ctx: Context, params: Mapping[str, str]) -> tuple[Walk, Walk]:
-    """Walk `next` from the first page, then `prev` back from the last."""
-    forward = walk(ctx, params)
-    last_url = str(forward.exchanges[-1].request.url)
-    backward = walk(ctx, start=last_url, direction="prev")
-    return forward, backward
-
-
-def _fail_walk(
-    ctx: Context, result: Walk, problems: Sequence[oracle.WalkProblem], what: str
-) -> None:
-    if problems:
-        first = problems[0]
-        ctx.fail(
-            f"{what}: {first.text}"
-            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""),
-            result.exchanges[min(first.page, len(result.exchanges) - 1)],
-        )
-
-
-@check("L5", "next and prev are present exactly when a page lies that way", tag=Tag.SPEC)
-def links_present_exactly(ctx: Context) -> None:
-    a = ctx.network_id()
-    made = _create_many(ctx, 6, a)
-    expected = sorted(m["id"] for m in made)  # the order is not judged here
-    for limit in (3, 4, 6, 10):
-        params = {"q": a, "limit": str(limit)}
-        forward, backward = _walk_both_ways(ctx, params)
-        for result, direction in ((forward, "next"), (backward, "prev")):
-            pages = result.pages
-            problems = oracle.walk_problems(pages, expected, limit=limit, direction=direction)
-            _fail_walk(
-                ctx,
-                result,
-                [p for p in problems if p.rule == "L5"],
-                f"walking `{direction}` over 6 downlinks with limit={limit}",
-            )
-    empty = {"q": ctx.network_id()}
-    exchange, body = fetch_page(ctx, empty)
-    present = [k for k in ("next", "prev") if k in body]
-    if body["items"] or present:
-        ctx.fail(
-            "an empty page carries links",
-            exchange,
-            expected='{"items": []}',
-            actual=f"{len(body['items'])} items, links: {', '.join(present) or 'none'}",
-        )
-
-
-@check(
-    "L5", "links are absolute /downlinks URIs carrying filters, sort and limit", tag=Tag.CONVENTION
-)
-def links_carry_the_query(ctx: Context) -> None:
-    a = ctx.network_id()
-    made = _create_many(ctx, 5, a)
-    params = {
-        "q": a,
-        "limit": "2",
-        "sort": "-createdAt",
-        "createdSince": made[0]["createdAt"],
-        "modifiedSince": made[0]["createdAt"],
-    }
-    result = walk(ctx, params)
-    if len(result.bodies) < 2:
-        ctx.fail("5 downlinks with limit=2 came on one page", result.exchanges[0])
-    for index, (exchange, body) in enumerate(zip(result.exchanges, result.bodies, strict=True)):
-        for name in ("next", "prev"):
-            if name in body and body[name] is None:
-                ctx.fail(f"page {index} has `{name}: null`; an absent link is omitted", exchange)
-            if body.get(name) is not None:
-                _judge_link(ctx, exchange, name, body[name], params)
-
-
-def _judge_link(
-    ctx: Context, exchange: Exchange, name: str, link: str, params: Mapping[str, str]
-) -> None:
-    parts = urlsplit(link)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        ctx.fail(
-            f"`{name}` is not an absolute URI",
-            exchange,
-            expected="http(s)://host/.../downlinks?...",
-            actual=link,
-        )
-    if not parts.path.endswith("/downlinks"):
-        ctx.fail(f"`{name}` does not point at /downlinks", exchange, actual=link)
-    carried = dict(httpx.URL(link).params.multi_items())
-    for key, value in params.items():
-        if not _same_value(key, carried.get(key), value):
-            ctx.fail(
-                f"`{name}` does not carry the request's {key}",
-                exchange,
-                expected=f"{key}={value}",
-                actual=link,
-            )
-    if "cursor" not in carried:
-        ctx.fail(f"`{name}` carries no cursor", exchange, actual=link)
-
-
-def _same_value(key: str, carried: str | None, sent: str) -> bool:
-    # A time may come back written another way; it must name the same instant.
-    if carried is None or key not in oracle.TIME_FILTERS:
-        return carried == sent
-    try:
-        return oracle.parse_time(carried) == oracle.parse_time(sent)
-    except ValueError:
-        return False
-
-
-# -- L6: walks ----------------------------------------------------------------------------
-
-
-@check(
-    "L6",
-    "walking next yields each downlink once in order; prev walks the pages back",
-    tag=Tag.CONVENTION,
-)
-def walk_next_and_prev(ctx: Context) -> None:
-    a = ctx.network_id()
-    made = _create_many(ctx, 7, a)
-    ids = {m["id"] for m in made}
-    for sort in ("createdAt", "-createdAt"):
-        params = {"q": a, "limit": "3", "sort": sort}
-        forward, backward = _walk_both_ways(ctx, params)
-        _judge_walk(ctx, forward, backward, ids, sort)
-
-
-def _judge_walk(ctx: Context, forward: Walk, backward: Walk, ids: set[str], sort: str) -> None:
-    seen = [e["id"] for e in forward.items]
-    difference = oracle.first_difference(sorted(seen), sorted(ids))
-    if difference:
-        ctx.fail(
-            f"walking `next` (sort={sort}) does not yield every downlink exactly once: {difference}",
-            forward.exchanges[-1],
-        )
-    problem = oracle.order_problem(forward.items, sort, tie_break=False)
-    if problem:
-        ctx.fail(f"walking `next` (sort={sort}) breaks the order: {problem}", forward.exchanges[-1])
-    ahead = [p.ids for p in forward.pages]
-    back = [p.ids for p in reversed(backward.pages)]
-    if ahead != back:
-        ctx.fail(
-            f"walking `prev` back (sort={sort}) does not yield the same pages in reverse",
-            backward.exchanges[-1],
-            expected=" | ".join(",".join(p) for p in ahead),
-            actual=" | ".join(",".join(p) for p in back),
-        )
-
-
-@check("L6", "a walk skips and repeats nothing while downlinks are created", tag=Tag.CONVENTION)
-def walk_stable_while_creating(ctx: Context) -> None:
-    a = ctx.network_id()
-    _create_many(ctx, 6, a)
-    # Newest first: every downlink created mid-walk lands before the cursor.
-    params = {"q": a, "limit": "2", "sort": "-createdAt"}
-    _, first = fetch_page(ctx, {"q": a, "sort": "-createdAt"})
-    stable = [e["id"] for e in first["items"]]
-
-    def create(page: int) -> None:
-        if page < 3:
-            ctx.create(a)
-
-    result = walk(ctx, params, between=create)
-    _fail_walk(
-        ctx, result, oracle.stable_walk_problems(result.pages, stable), "a walk with creates"
-    )
-
-
-@check(
-    "L6",
-    "a walk skips and repeats nothing while downlinks are seeded between its items",
-    tag=Tag.CONVENTION,
-    mode=Mode.FULL,
-)
-def walk_stable_while_seeding(ctx: Context) -> None:
-    a = ctx.network_id()
-    t = seed_base(ctx)
-    times = [(t + 10 * i, t + 10 * i) for i in (0, 1, 1, 2, 3, 3, 4, 5)]
-    _seed(ctx, a, times)
-    _, first = fetch_page(ctx, {"q": a})
-    stable = [e["id"] for e in first["items"]]
-
-    def insert(page: int) -> None:
-        # During the first pages: one before the cursor, one after, one tied with an
-        # existing item.
-        if page < 3:
-            created = (t + 10 * page + 5, t + 45 + page, t + 10)
-            _seed(ctx, a, [(c, c) for c in created])
-
-    result = walk(ctx, {"q": a, "limit": "3"}, between=insert)
-    _fail_walk(
-        ctx, result, oracle.stable_walk_problems(result.pages, stable), "a walk with seeding"
-    )
-
-
-@check(
-    "L6",
-    "walks over seeded createdAt ties yield each downlink once, both ways",
-    tag=Tag.CONVENTION,
-    mode=Mode.FULL,
-)
-def walk_over_ties(ctx: Context) -> None:
-    a = ctx.network_id()
-    t = seed_base(ctx)
-    seeded = _seed(ctx, a, [(t, t)] * 5 + [(t + 1, t + 1)] * 2 + [(t - 1, t - 1)])
-    ids = {s["id"] for s in seeded}
-    for sort in ("createdAt", "-createdAt"):
-        forward, backward = _walk_both_ways(ctx, {"q": a, "limit": "2", "sort": sort})
-        _judge_walk(ctx, forward, backward, ids, sort)
-
-
-# -- L7: cursors --------------------------------------------------------------------------
-
-
-def _first_next(ctx: Context, params: Mapping[str, str]) -> tuple[Exchange, list[tuple[str, str]]]:
-    exchange, body = fetch_page(ctx, params)
-    link = body.get("next")
-    if not isinstance(link, str):
-        ctx.fail("a first page with more items beyond has no `next` (L5)", exchange)
-    query = httpx.URL(urljoin(str(exchange.request.url), link)).params.multi_items()
-    if not any(k == "cursor" for k, _ in query):
-        ctx.fail("the `next` link carries no cursor parameter", exchange, actual=link)
-    return exchange, list(query)
-
-
-def _flip(text: str) -> str:
-    """`text` with one character in the middle changed to another of its kind."""
-    order = list(range(len(text) // 2, len(text))) + list(range(len(text) // 2))
-    for i in order:
-        c = text[i]
-        if c.isdigit():
-            return text[:i] + str((int(c) + 1) % 10) + text[i + 1 :]
-        if c.isascii() and c.isalpha():
-            base = ord("a") if c.islower() else ord("A")
-            return text[:i] + chr(base + (ord(c) - base + 1) % 26) + text[i + 1 :]
-    return text + "A"
-
-
-def _expect_400(ctx: Context, params: Sequence[tuple[str, str]], what: str) -> None:
-    exchange = ctx.request("GET", "/downlinks", params=list(params))
-    if exchange.status != 400:
-        ctx.fail(what, exchange, expected="400", actual=str(exchange.status))
-
-
-@check("L7", "a garbled cursor is refused with 400", tag=Tag.MOCK)
-def garbled_cursor_refused(ctx: Context) -> None:
-    a = ctx.network_id()
-    _create_many(ctx, 5, a)
-    _, query = _first_next(ctx, {"q": a, "limit": "2"})
-    cursor = dict(query)["cursor"]
-    others = [(k, v) for k, v in query if k != "cursor"]
-    for garbled in (_flip(cursor), cursor[:-2], "x", cursor + cursor[-4:]):
-        _expect_400(
-            ctx,
-            [*others, ("cursor", garbled)],
-            f"the cursor {cursor!r} garbled to {garbled!r} was taken",
-        )
-
-
-@check("L7", "a cursor sent with other filters or sort is refused with 400", tag=Tag.MOCK)
-def cursor_bound_to_query(ctx: Context) -> None:
-    a, b = ctx.network_id(), ctx.network_id()
-    made = _create_many(ctx, 5, a)
-    _create_many(ctx, 1, b)
-    params = {"q": a, "limit": "2", "sort": "createdAt"}
-    _, query = _first_next(ctx, params)
-    cursor = dict(query)["cursor"]
-    changes = [
-        ("q", b),
-        ("sort", "-createdAt"),
-        ("sort", "id"),
-        ("createdSince", made[0]["createdAt"]),
-        ("modifiedBefore", oracle.format_time(oracle.parse_time(made[-1]["createdAt"]) + 1000)),
-    ]
-    for key, value in changes:
-        sent = {**params, key: value}
-        _expect_400(
-            ctx,
-            [*sent.items(), ("cursor", cursor)],
-            f"a cursor made for {urlencode(params)} was taken with {key}={value}",
-        )

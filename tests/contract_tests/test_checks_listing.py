@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 import contract_tests.checks.listing  # noqa: F401  (registers the checks)
+import contract_tests.checks.paging  # noqa: F401
 from contract_tests import oracle
 from contract_tests.registry import Check, Mode
 
@@ -25,7 +26,7 @@ from .mock_target import (
     target_for,
 )
 
-CHECKS = checks_of("listing")
+CHECKS = checks_of("listing") + checks_of("paging")
 BY_NAME = {c.name: c for c in CHECKS}
 
 
