@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from .mock import Mock
 from .model import Downlink, LogEntry, Status, cancellable
-from .problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType
+from .problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, Violation
 from .query import build_query
 from .store import Page
 
@@ -61,11 +61,12 @@ async def read_json_body(request: Request, limit: int) -> Any:
 
 
 def _params(
-    request: Request, mock: Mock, operation_id: str
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """The operation's query parameters, coerced and validated from the spec (E2), and
-    as sent. Each may be given once (which of two would win?), and only those the spec
-    declares."""
+    request: Request, mock: Mock, operation_id: str, *, report: bool = True
+) -> tuple[dict[str, Any], dict[str, str], list[Violation]]:
+    """The operation's query parameters, coerced and validated from the spec (E2), as
+    sent, and what is wrong with them (raised at once unless `report` is False, for a
+    caller that adds its own findings first). Each may be given once (which of two would
+    win?), and only those the spec declares."""
     items = request.query_params.multi_items()
     raw = dict(items)
     errors = mock.spec.unknown_params(operation_id, raw)
@@ -80,9 +81,9 @@ def _params(
         ]
     params, invalid = mock.spec.coerce_params(operation_id, raw)
     errors += invalid
-    if errors:
+    if errors and report:
         raise BadRequest("the request has invalid query parameters", errors=errors)
-    return params, raw
+    return params, raw, errors
 
 
 def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -96,8 +97,9 @@ async def search_downlinks(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
-    params, raw = _params(request, mock, "searchDownlinks")
-    query = build_query(params, raw, mock.cursors, principal.client_id)
+    # E2: the spec's findings and the list rules' (dates, limit, sort) in one answer.
+    params, raw, errors = _params(request, mock, "searchDownlinks", report=False)
+    query = build_query(params, raw, mock.cursors, principal.client_id, errors=errors)
     page = mock.store.page(principal.client_id, query)
     return _json(_render_page(request, mock, principal.client_id, query, page))
 
@@ -182,7 +184,7 @@ async def cancel_downlink(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.delete")
-    params, _ = _params(request, mock, "cancelDownlink")
+    params, _, _ = _params(request, mock, "cancelDownlink")
     forced = bool(params.get("forced", False))
     store = mock.store
     with store.lock:

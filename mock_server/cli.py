@@ -36,7 +36,8 @@ _register()
 def main() -> None:
     """Entry point: known errors become one clear line and exit code 2."""
     try:
-        cli.main(standalone_mode=False)
+        # Without standalone mode click returns what `ctx.exit(code)` asked for.
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)
@@ -45,3 +46,4 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -173,10 +173,16 @@ def parse_sort(text: str | None) -> tuple[tuple[SortKey, ...], list[Violation]]:
 
 
 def build_query(
-    params: Mapping[str, Any], raw: Mapping[str, str], codec: CursorCodec, owner: str
+    params: Mapping[str, Any],
+    raw: Mapping[str, str],
+    codec: CursorCodec,
+    owner: str,
+    *,
+    errors: list[Violation] | None = None,
 ) -> ListQuery:
-    """Turn spec-coerced parameters into a ListQuery, or raise BadRequest with every problem."""
-    errors: list[Violation] = []
+    """Turn spec-coerced parameters into a ListQuery, or raise BadRequest with every
+    problem: those found here and the `errors` found before (E2)."""
+    errors = list(errors or [])
     query = ListQuery()
     query.raw = {name: raw[name] for name in ("q", *_TIME_FILTERS) if name in raw}
     q = params.get("q")

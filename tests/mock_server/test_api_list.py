@@ -272,3 +272,14 @@ def test_e2_unknown_query_parameter_is_400_naming_the_known(client: TestClient) 
     assert "createdSince" in data["errors"][0]["detail"]
     problem(client.post("/downlinks?dryRun=true", json=body()), 400)
     assert client.get("/downlinks").json() == {"items": []}
+
+
+def test_e2_spec_and_list_rule_violations_come_together(client: TestClient) -> None:
+    data = problem(
+        client.get(
+            "/downlinks",
+            params={"q": "", "createdSince": "yesterday", "limit": "0", "sort": "name"},
+        ),
+        400,
+    )
+    assert {e["parameter"] for e in data["errors"]} == {"q", "createdSince", "limit", "sort"}
