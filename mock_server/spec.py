@@ -3,21 +3,13 @@ parameters, with every violation reported at once (E2).
 
 The document is read at run time (`mock_server.config.OPENAPI_PATH`), never copied: the
 schemas, their `$ref`s, defaults, patterns and the discriminator's mapping all come from
-it. Validation is JSON Schema Draft 2020-12 (what OpenAPI 3.1 uses) with two changes:
-
-- A schema with a `discriminator` and a `oneOf` (or `anyOf`) validates an object against
-  the one variant that ``mapping[object[propertyName]]`` names, as OpenAPI prescribes.
-  Plain `oneOf` would refuse every valid `method`, since each variant accepts any object
-  with a `protocol`. A missing property is reported at that property; an unknown value is
-  reported with the values allowed (the mapping's keys plus the implicit schema names).
-- A missing required property is reported at the property itself (``#/instruction``),
-  not at the object that lacks it.
+it. Validation is `mock_server.schema_validation`: JSON Schema Draft 2020-12 (what
+OpenAPI 3.1 uses) that follows a `discriminator` to its variant and reports a missing
+required property at the property itself.
 
 Violations are ``{"pointer": ..., "detail": ...}``: the pointer is an RFC 6901 JSON
-Pointer written as a URI fragment (``#/method/fPort``, ``#`` for the body), with ``~``
-and ``/`` escaped as ``~0`` and ``~1`` and the characters a fragment cannot hold
-percent-encoded (RFC 6901 section 6). Query parameters give ``{"parameter": ...,
-"detail": ...}``.
+Pointer written as a URI fragment (``#/method/fPort``, ``#`` for the body; see
+`json_pointer`). Query parameters give ``{"parameter": ..., "detail": ...}``.
 """
 
 from __future__ import annotations
@@ -26,26 +18,29 @@ import copy
 import json
 import math
 import re
-import reprlib
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import relevance
 from jsonschema.protocols import Validator
-from jsonschema.validators import extend
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from . import config
 from .problems import Violation
+from .schema_validation import (
+    discriminator_variants,
+    error_detail,
+    json_pointer,
+    leaf_error,
+    show_value,
+    validator_class,
+)
 from .senml import check_pack
-from .timefmt import DURATION_HINT, parse_duration_ms
+from .timefmt import parse_duration_ms
 
 __all__ = ["CreateRequest", "Spec", "load_spec", "json_pointer", "FEEDBACK_TIMEOUT_MIN_MS"]
 
@@ -58,23 +53,9 @@ LORA_PORTS = range(1, 224)
 
 _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
-# What a URI fragment may hold besides letters, digits and -._~ (RFC 3986 `fragment`).
-_FRAGMENT_SAFE = "!$&'()*+,;=:@/?"
-
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
-_DAYS_ONLY = re.compile(r"P([0-9]+)D", re.ASCII)
-
-_short = reprlib.Repr()
-_short.maxstring = 60
-_short.maxother = 60
-_short.maxlong = 40
-
-
-def _show(value: object) -> str:
-    """A value for a detail: short, so a megabyte string does not end up in an answer."""
-    return _short.repr(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,167 +80,6 @@ class _Parameter:
     name: str
     type: str | None  # the JSON type its string is coerced to
     validator: Validator
-
-
-def json_pointer(path: Iterable[str | int]) -> str:
-    """An RFC 6901 JSON Pointer as a URI fragment: ``("method", "fPort")`` -> ``#/method/fPort``."""
-    return "#" + "".join(
-        "/"
-        + quote(
-            str(segment).replace("~", "~0").replace("/", "~1"),
-            safe=_FRAGMENT_SAFE,
-            errors="surrogatepass",
-        )
-        for segment in path
-    )
-
-
-# -- the validator: Draft 2020-12, discriminator-aware --------------------------------
-
-
-def _variants(
-    discriminator: Mapping[str, Any], subschemas: list[Any]
-) -> dict[str, tuple[int | str, Any]]:
-    """The discriminator's values and, for each, where the variant sits and its schema.
-
-    Explicit `mapping` entries first (a value may be a reference or a bare schema name),
-    then the implicit ones: each `$ref` variant the mapping does not name, by its name.
-    """
-    at_ref = {
-        sub["$ref"]: index
-        for index, sub in enumerate(subschemas)
-        if isinstance(sub, dict) and isinstance(sub.get("$ref"), str)
-    }
-    choices: dict[str, tuple[int | str, Any]] = {}
-    mapped: set[str] = set()
-    mapping = discriminator.get("mapping")
-    if isinstance(mapping, dict):
-        for value, target in mapping.items():
-            if not isinstance(target, str):
-                continue
-            ref = target if "/" in target or "#" in target else f"#/components/schemas/{target}"
-            mapped.add(ref)
-            index = at_ref.get(ref)
-            choices[value] = (
-                (index, subschemas[index]) if index is not None else (value, {"$ref": ref})
-            )
-    for ref, index in at_ref.items():
-        if ref not in mapped:
-            choices.setdefault(ref.rsplit("/", 1)[-1], (index, subschemas[index]))
-    return choices
-
-
-def _discriminating(plain: Any) -> Any:
-    """Wrap the `oneOf`/`anyOf` keyword so a sibling `discriminator` picks the variant."""
-
-    def keyword(
-        validator: Validator, subschemas: list[Any], instance: Any, schema: Mapping[str, Any]
-    ) -> Iterator[ValidationError]:
-        discriminator = schema.get("discriminator")
-        if not isinstance(discriminator, dict) or not isinstance(
-            discriminator.get("propertyName"), str
-        ):
-            yield from plain(validator, subschemas, instance, schema)
-            return
-        if not validator.is_type(instance, "object"):
-            if "type" not in schema:  # else `type` reports it
-                yield ValidationError(f"{_show(instance)} is not of type 'object'")
-            return
-        name = discriminator["propertyName"]
-        choices = _variants(discriminator, subschemas)
-        if name not in instance:
-            yield ValidationError(
-                f"{name!r} is a required property: one of {', '.join(choices)}",
-                validator="discriminator",
-                validator_value=list(choices),
-                path=(name,),
-            )
-            return
-        tag = instance[name]
-        chosen = choices.get(tag) if isinstance(tag, str) else None
-        if chosen is None:
-            yield ValidationError(
-                f"{_show(tag)} is not a known {name}: use one of {', '.join(choices)}",
-                validator="discriminator",
-                validator_value=list(choices),
-                instance=tag,
-                path=(name,),
-            )
-            return
-        index, variant = chosen
-        yield from validator.descend(instance, variant, schema_path=index)
-
-    return keyword
-
-
-def _required(
-    validator: Validator, required: list[str], instance: Any, schema: Mapping[str, Any]
-) -> Iterator[ValidationError]:
-    """`required`, reported at the missing property rather than at its parent."""
-    if not validator.is_type(instance, "object"):
-        return
-    for name in required:
-        if name not in instance:
-            yield ValidationError(f"{name!r} is a required property", path=(name,))
-
-
-_PLAIN = Draft202012Validator.VALIDATORS
-_OpenApiValidator = extend(
-    Draft202012Validator,
-    validators={
-        "oneOf": _discriminating(_PLAIN["oneOf"]),
-        "anyOf": _discriminating(_PLAIN["anyOf"]),
-        "required": _required,
-    },
-)
-
-
-def _leaf(error: ValidationError) -> ValidationError:
-    """The error that says what is wrong: inside a failed oneOf/anyOf, its best branch."""
-    while error.context:
-        error = min(error.context, key=relevance)
-    return error
-
-
-def _detail(error: ValidationError) -> str:
-    """A readable, bounded detail for one schema error."""
-    keyword, expected, value = error.validator, error.validator_value, error.instance
-    if keyword == "type":
-        kinds = [expected] if isinstance(expected, str) else list(expected)
-        return f"{_show(value)} is not of type {' or '.join(map(repr, kinds))}"
-    if keyword == "pattern":
-        schema = error.schema if isinstance(error.schema, dict) else {}
-        if schema.get("format") == "duration" and isinstance(value, str):
-            days = _DAYS_ONLY.fullmatch(value)
-            hint = (
-                f"write P{days[1]}DT or PT{int(days[1]) * 24}H instead" if days else DURATION_HINT
-            )
-            return f"{_show(value)} is not a SimpleDuration as the spec writes it: {hint}"
-        return f"{_show(value)} does not match the pattern {expected!r}"
-    bounds = {
-        "minimum": "is less than the minimum of",
-        "maximum": "is greater than the maximum of",
-        "exclusiveMinimum": "is less than or equal to the minimum of",
-        "exclusiveMaximum": "is greater than or equal to the maximum of",
-    }
-    if keyword in bounds:
-        return f"{_show(value)} {bounds[keyword]} {expected!r}"
-    if keyword == "minLength":
-        if expected == 1:
-            return f"{_show(value)} is empty: give at least one character"
-        return f"{_show(value)} is shorter than {expected} characters"
-    if keyword == "maxLength":
-        return f"{_show(value)} is longer than {expected} characters"
-    if keyword == "enum":
-        return f"{_show(value)} is not one of {', '.join(map(repr, expected))}"
-    if keyword == "const":
-        return f"{_show(value)} is not {expected!r}"
-    if keyword == "minItems":
-        return f"the array has fewer than {expected} items"
-    if keyword == "maxItems":
-        return f"the array has more than {expected} items"
-    message = error.message
-    return message if len(message) <= 300 else message[:297] + "..."
 
 
 # -- values a JSON schema cannot judge ------------------------------------------------
@@ -327,20 +147,6 @@ def _unfit(
     return found, fatal
 
 
-def _has_id(document: Any) -> bool:
-    """Whether some schema in `document` sets `$id` (and so moves the base URI)."""
-    stack = [document]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if isinstance(node.get("$id"), str):
-                return True
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    return False
-
-
 # -- the spec --------------------------------------------------------------------------
 
 
@@ -358,7 +164,7 @@ class Spec:
         )
         self._registry = registry
         self._resolver = registry.resolver(base_uri=uri)
-        self._validator_class = self._make_validator_class()
+        self._validator_class = validator_class(document, self._resolver)
         self._defaults: dict[int, tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]] = {}
         self._schema_validators: dict[str, Validator] = {}
 
@@ -408,25 +214,6 @@ class Spec:
         return self._validator_class(
             {"$ref": self._uri + json_pointer(path)}, registry=self._registry
         )
-
-    def _make_validator_class(self) -> Any:
-        """The validator class for this document: with no `$id` anywhere in it the base
-        URI never changes, so each `$ref` always lands in one place and is resolved once
-        (resolving on every request costs a third of a validation)."""
-        if _has_id(self.document):
-            return _OpenApiValidator
-        resolver = self._resolver
-        targets: dict[str, Any] = {}
-
-        def ref(
-            validator: Validator, ref: str, instance: Any, schema: Mapping[str, Any]
-        ) -> Iterator[ValidationError]:
-            target = targets.get(ref)
-            if target is None:
-                target = targets[ref] = resolver.lookup(ref)
-            yield from validator.descend(instance, target.contents, resolver=target.resolver)
-
-        return extend(_OpenApiValidator, validators={"$ref": ref})
 
     def _expand(self, schema: Any) -> Iterator[dict[str, Any]]:
         """`schema` and every schema it pulls in through `$ref` and `allOf`, in order."""
@@ -498,7 +285,7 @@ class Spec:
                     and isinstance(discriminator.get("propertyName"), str)
                     and isinstance(subschemas, list)
                 ):
-                    variants = _variants(discriminator, subschemas)
+                    variants = discriminator_variants(discriminator, subschemas)
                     switches.append(
                         (
                             discriminator["propertyName"],
@@ -565,11 +352,11 @@ class Spec:
 
         broken: list[tuple[str | int, ...]] = []
         for error in self._create.iter_errors(body):
-            leaf = _leaf(error)
+            leaf = leaf_error(error)
             path = tuple(leaf.absolute_path)
             broken.append(path)
             if path not in skip:
-                found.append((path, _detail(leaf)))
+                found.append((path, error_detail(leaf)))
         broken.extend(skip)
 
         def intact(prefix: tuple[str | int, ...]) -> bool:
@@ -589,14 +376,16 @@ class Spec:
             except ValueError as exc:
                 found.append((("feedbackTimeout",), str(exc)))
             except OverflowError:
-                found.append((("feedbackTimeout",), f"{_show(timeout)} is too long a duration"))
+                found.append(
+                    (("feedbackTimeout",), f"{show_value(timeout)} is too long a duration")
+                )
             else:
                 if feedback_timeout_ms < FEEDBACK_TIMEOUT_MIN_MS:
                     found.append(
                         (
                             ("feedbackTimeout",),
-                            f"{_show(timeout)} is shorter than 10 minutes: the feedback timeout"
-                            " must be at least PT10M",
+                            f"{show_value(timeout)} is shorter than 10 minutes: the feedback"
+                            " timeout must be at least PT10M",
                         )
                     )
 
@@ -612,7 +401,8 @@ class Spec:
                 found.append(
                     (
                         ("method", "fPort"),
-                        f"the fPort {_show(port)} is outside 1..223, the LoRaWAN application ports",
+                        f"the fPort {show_value(port)} is outside 1..223, the LoRaWAN "
+                        "application ports",
                     )
                 )
 
@@ -642,9 +432,9 @@ class Spec:
             self._schema_validators[name] = validator
         out: list[Violation] = []
         for error in validator.iter_errors(instance):
-            leaf = _leaf(error)
+            leaf = leaf_error(error)
             pointer = json_pointer(tuple(leaf.absolute_path))
-            out.append({"pointer": prefix + pointer[1:], "detail": _detail(leaf)})
+            out.append({"pointer": prefix + pointer[1:], "detail": error_detail(leaf)})
         return out
 
     def unknown_params(self, operation_id: str, names: Iterable[str]) -> list[Violation]:
@@ -691,7 +481,7 @@ class Spec:
             except ValueError as exc:
                 violations.append({"parameter": name, "detail": str(exc)})
                 continue
-            details = [_detail(_leaf(e)) for e in parameter.validator.iter_errors(value)]
+            details = [error_detail(leaf_error(e)) for e in parameter.validator.iter_errors(value)]
             if details:
                 violations.extend({"parameter": name, "detail": d} for d in details)
             else:
@@ -704,7 +494,7 @@ def _coerce(text: str, kind: str | None) -> object:
     if kind == "integer":
         if not _INTEGER.fullmatch(text):
             raise ValueError(
-                f"{_show(text)} is not an integer: write digits, with a leading - if negative"
+                f"{show_value(text)} is not an integer: write digits, with a leading - if negative"
             )
         limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
         if limit and len(text.lstrip("-")) > limit:
@@ -712,17 +502,17 @@ def _coerce(text: str, kind: str | None) -> object:
         return int(text)
     if kind == "number":
         if not _NUMBER.fullmatch(text):
-            raise ValueError(f"{_show(text)} is not a number")
+            raise ValueError(f"{show_value(text)} is not a number")
         number = float(text) if any(c in text for c in ".eE") else int(text)
         if isinstance(number, float) and not math.isfinite(number):
-            raise ValueError(f"{_show(text)} is too large a number")
+            raise ValueError(f"{show_value(text)} is too large a number")
         return number
     if kind == "boolean":
         if text == "true":
             return True
         if text == "false":
             return False
-        raise ValueError(f"{_show(text)} is not a boolean: write true or false")
+        raise ValueError(f"{show_value(text)} is not a boolean: write true or false")
     return text
 
 
