@@ -244,7 +244,8 @@ def empty_range_is_empty(ctx: Context) -> None:
             body = exchange.json() if exchange.status == 200 else None
             if exchange.status != 200 or not isinstance(body, dict) or body.get("items") != []:
                 ctx.fail(
-                    f"{describe_request(params)}: a range with since >= before is not an empty page",
+                    f"{describe_request(params)}: a range with since >= before is not an "
+                    "empty page",
                     exchange,
                     expected='200 {"items": []}',
                     actual=str(exchange.status),
