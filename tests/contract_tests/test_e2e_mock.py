@@ -22,8 +22,9 @@ from mock_server.server import MockServer
 
 MINE = ("auth", "errors", "read")
 START = 1_767_225_600_000  # 2026-01-01T00:00:00.000Z
-# Known gaps of the mock, each a rule it breaks today. Strict: the test flips once fixed.
-MOCK_GAPS: dict[str, str] = {}  # check name -> a known gap of the mock (strict xfail)
+# Known gaps of the mock: check name -> the rule it breaks today. Each is a strict xfail,
+# so the test flips as soon as the mock is fixed and the entry must go.
+MOCK_GAPS: dict[str, str] = {}
 assert set(MINE) <= set(MODULES)
 
 
