@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from ..mutant import MUTANTS
-from . import access, cancel, create, listing, time
+from . import access, cancel, create, listing, time, validation
 
 __all__ = ["MUTANTS", "MODULES"]
 
-MODULES = (access, create, time, listing, cancel)
+MODULES = (access, validation, create, time, listing, cancel)

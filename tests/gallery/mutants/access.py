@@ -44,6 +44,34 @@ def create_needs_read_scope(app: Any) -> Any:
     return app
 
 
+@mutant("A2", description="DELETE checks the downlink.write scope instead of downlink.delete")
+def cancel_needs_write_scope(app: Any) -> Any:
+    auth = mock_of(app).auth
+    authenticate = auth.authenticate
+
+    def copied(authorization: str | None, required_scope: str) -> Any:
+        if required_scope == "downlink.delete":
+            required_scope = "downlink.write"
+        return authenticate(authorization, required_scope)
+
+    auth.authenticate = copied
+    return app
+
+
+@mutant("A2", description="reading needs no scope: any valid token reads")
+def read_scope_unchecked(app: Any) -> Any:
+    auth = mock_of(app).auth
+    authenticate = auth.authenticate
+
+    def lenient(authorization: str | None, required_scope: str) -> Any:
+        if required_scope == "downlink.read":
+            return auth.identify(authorization)
+        return authenticate(authorization, required_scope)
+
+    auth.authenticate = lenient
+    return app
+
+
 @mutant("A3", description="exp is compared with the clock in seconds: no token ever expires")
 def expired_token_accepted(app: Any) -> Any:
     mock = mock_of(app)

@@ -77,6 +77,17 @@ def pending_cancel_refused(app: Any) -> Any:
     return _on_cancel(app, answer_for)
 
 
+@mutant("X3", description="a RETRY downlink refuses a cancel (409) unless forced=true")
+def retry_cancel_refused(app: Any) -> Any:
+    def answer_for(call: Call, dl: Downlink) -> Answer | None:
+        if dl.status is Status.RETRY and not _forced(call):
+            detail = "a RETRY downlink is in flight: cancel it with forced=true"
+            return Answer.problem(409, "Conflict", detail, call.path)
+        return None
+
+    return _on_cancel(app, answer_for)
+
+
 @mutant("X1", description="a refused cancel answers 409 with a plain JSON body, not a problem")
 def conflict_not_problem(app: Any) -> Any:
     def after(call: Call, answer: Answer) -> None:
@@ -148,5 +159,50 @@ def forced_truthy_strings(app: Any) -> Any:
     def before(call: Call) -> None:
         if call.is_cancel() and call.param("forced") in ("yes", "1", "TRUE", "True", "on"):
             call.set_param("forced", "true")
+
+    return Rewrite(app, before=before)
+
+
+@mutant("X4", description="a refused cancel still touches the downlink: modifiedAt moves")
+def refused_cancel_touches(app: Any) -> Any:
+    mock = mock_of(app)
+
+    def before(call: Call) -> None:
+        dl = _target(app, call)
+        if dl is not None and not cancellable(dl.status, _forced(call)):
+            with mock.store.lock:
+                mock.store._append(dl, [], max(mock.clock.now(), dl.modified_at + 1))
+
+    return Rewrite(app, before=before)
+
+
+@mutant("X5", description="cancelling an id that does not exist answers 202 (DELETE is idempotent)")
+def unknown_cancel_accepted(app: Any) -> Any:
+    store = mock_of(app).store
+
+    def before(call: Call) -> Answer | None:
+        if call.is_cancel() and call.downlink_id and store.find(call.downlink_id) is None:
+            return Answer(202)
+        return None
+
+    return Rewrite(app, before=before)
+
+
+@mutant("X5", "A5", description="cancelling another client's downlink answers 403, not 404")
+def other_tenant_cancel_forbidden(app: Any) -> Any:
+    mock = mock_of(app)
+
+    def before(call: Call) -> Answer | None:
+        dl = mock.store.find(call.downlink_id or "") if call.is_cancel() else None
+        if dl is None:
+            return None
+        try:
+            caller = mock.auth.authenticate(call.header("authorization"), "downlink.delete")
+        except MockError:
+            return None
+        if dl.owner != caller.client_id:
+            detail = "this downlink belongs to another client"
+            return Answer.problem(403, "Forbidden", detail, call.path)
+        return None
 
     return Rewrite(app, before=before)

@@ -1,115 +1,23 @@
-"""Mutants of `POST /downlinks`: what it accepts (C1-C5), uniqueness (C6), its answer (C7),
-dry runs (C8)."""
+"""Mutants of `POST /downlinks` beyond validation: uniqueness of externalReference (C6), the
+answer (C7), dry runs (C8) and read-only fields (C9)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
+import time
 import uuid
 from typing import Any
 
 from mock_server.problems import Conflict, MockError
 from mock_server.spec import CreateRequest
 from mock_server.store import NewDownlink
-from mock_server.timefmt import parse_duration_ms
 
 from ..mutant import mock_of, mutant
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
-
-TEN_MINUTES_MS = 600_000
-
-
-def _on_create_body(app: Any, change: Any) -> Rewrite:
-    """`change(body)` edits each JSON object body of `POST /downlinks` before the mock
-    validates it (a check that was left out, or made lenient)."""
-
-    def before(call: Call) -> None:
-        body = call.json()
-        if call.is_create() and isinstance(body, dict):
-            change(body)
-            call.set_json(body)
-
-    return Rewrite(app, before=before)
-
-
-# -- C1-C5: what is accepted -----------------------------------------------------------
-
-
-@mutant("C1", description="a negative retryLimit is taken as 0")
-def negative_retry_limit_accepted(app: Any) -> Any:
-    def change(body: dict[str, Any]) -> None:
-        limit = body.get("retryLimit")
-        if isinstance(limit, int) and not isinstance(limit, bool) and limit < 0:
-            body["retryLimit"] = 0
-
-    return _on_create_body(app, change)
-
-
-@mutant("C1", description="method.protocol is matched case-insensitively (sms is SMS)")
-def protocol_case_insensitive(app: Any) -> Any:
-    def change(body: dict[str, Any]) -> None:
-        method = body.get("method")
-        if isinstance(method, dict) and isinstance(method.get("protocol"), str):
-            method["protocol"] = method["protocol"].upper()
-
-    return _on_create_body(app, change)
-
-
-@mutant("C2", description="a pack naming two devices is stored under the first bn")
-def first_bn_wins(app: Any) -> Any:
-    def change(body: dict[str, Any]) -> None:
-        pack = body.get("instruction")
-        if not isinstance(pack, list):
-            return
-        names = [r["bn"] for r in pack if isinstance(r, dict) and isinstance(r.get("bn"), str)]
-        for record in pack:
-            if isinstance(record, dict) and names and record.get("bn") not in (None, names[0]):
-                record["bn"] = names[0]
-
-    return _on_create_body(app, change)
-
-
-@mutant("C3", description="must-understand labels (ending in _) are ignored, not refused")
-def must_understand_ignored(app: Any) -> Any:
-    def change(body: dict[str, Any]) -> None:
-        for record in body.get("instruction") or []:
-            if isinstance(record, dict):
-                for label in [k for k in record if k.endswith("_") and k != "i_"]:
-                    del record[label]
-
-    return _on_create_body(app, change)
-
-
-@mutant("C4", description="feedbackTimeout under 10 minutes is taken as PT10M")
-def feedback_timeout_minimum_ignored(app: Any) -> Any:
-    def change(body: dict[str, Any]) -> None:
-        timeout = body.get("feedbackTimeout")
-        try:
-            short = isinstance(timeout, str) and parse_duration_ms(timeout) < TEN_MINUTES_MS
-        except (ValueError, OverflowError):
-            short = False
-        if short:
-            body["feedbackTimeout"] = "PT10M"
-
-    return _on_create_body(app, change)
-
-
-@mutant("C5", description="a LORA fPort outside 1..223 is taken as port 1")
-def fport_bounds_ignored(app: Any) -> Any:
-    def change(body: dict[str, Any]) -> None:
-        method = body.get("method")
-        if isinstance(method, dict) and method.get("protocol") == "LORA":
-            port = method.get("fPort")
-            if isinstance(port, int) and not isinstance(port, bool) and not 1 <= port <= 223:
-                method["fPort"] = 1
-
-    return _on_create_body(app, change)
-
-
-# -- C6: externalReference -------------------------------------------------------------
 
 
 @mutant("C6", description="externalReference uniqueness is not enforced")
@@ -153,9 +61,6 @@ def reference_check_then_insert(app: Any) -> Any:
         return None
 
     return Rewrite(app, before=before)
-
-
-# -- C7: the answer --------------------------------------------------------------------
 
 
 @mutant("C7", description="a 201 without a Location header")
@@ -213,9 +118,6 @@ def message_not_compact(app: Any) -> Any:
     return app
 
 
-# -- C8: dry runs ----------------------------------------------------------------------
-
-
 @mutant("C8", description="a dry run answers like one (no Location) but stores the downlink")
 def dry_run_stores(app: Any) -> Any:
     def before(call: Call) -> None:
@@ -230,3 +132,26 @@ def dry_run_stores(app: Any) -> Any:
             answer.set_header("location", None)
 
     return Rewrite(app, before=before, after=after)
+
+
+@mutant("C7", description="createdAt is the wall clock, not the server's own clock")
+def created_at_from_wall_clock(app: Any) -> Any:
+    store = mock_of(app).store
+    create = store.create
+    store.create = lambda owner, new, now: create(owner, new, int(time.time() * 1000))
+    return app
+
+
+@mutant(
+    "C9", description="the 201 answer merges the request's read-only fields over the stored ones"
+)
+def read_only_fields_echoed(app: Any) -> Any:
+    def after(call: Call, answer: Answer) -> None:
+        sent, created = call.json(), answer.json()
+        if call.is_create() and answer.status == 201 and isinstance(sent, dict):
+            for name in ("id", "status", "createdAt", "modifiedAt", "logs"):
+                if name in sent and isinstance(created, dict):
+                    created[name] = sent[name]
+            answer.set_json(created)
+
+    return Rewrite(app, after=after)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -73,6 +74,15 @@ def _on_links(app: Any, change: Callable[[Call, str], str]) -> Any:
 
 
 # -- L1: q ------------------------------------------------------------------------------
+
+
+@mutant("L1", description="an empty q is taken as no q")
+def empty_q_ignored(app: Any) -> Any:
+    def before(call: Call) -> None:
+        if call.is_list() and call.param("q") == "":
+            call.set_param("q", None)
+
+    return Rewrite(app, before=before)
 
 
 @mutant("L1", description="q matches case-insensitively")
@@ -152,6 +162,20 @@ def time_offset_ignored(app: Any) -> Any:
     return Rewrite(app, before=before)
 
 
+@mutant("L2", description="a time filter without an offset (or a date alone) is read as UTC")
+def naive_times_taken_as_utc(app: Any) -> Any:
+    def before(call: Call) -> None:
+        if call.is_list():
+            for name in _TIME_FILTERS:
+                value = call.param(name) or ""
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                    call.set_param(name, value + "T00:00:00Z")
+                elif re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+", value):
+                    call.set_param(name, value + "Z")
+
+    return Rewrite(app, before=before)
+
+
 # -- L3: limit --------------------------------------------------------------------------
 
 
@@ -213,6 +237,17 @@ def descending_ties_reversed(app: Any) -> Any:
         return dataclasses.replace(query, sort=(*query.sort[:-1], SortKey("id", desc=True)))
 
     return _on_query(app, change)
+
+
+@mutant("L4", description="the - of a descending sort is dropped: everything sorts ascending")
+def descending_ignored(app: Any) -> Any:
+    def before(call: Call) -> None:
+        sort = call.param("sort")
+        if call.is_list() and sort:
+            fields = [p.lstrip("-") for p in sort.split(",")]
+            call.set_param("sort", ",".join(dict.fromkeys(fields)))
+
+    return Rewrite(app, before=before)
 
 
 @mutant("L4", description="an unknown sort field is ignored (200), not refused")

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
-from ..mutant import mutant
+from mock_server.model import Downlink, Status
+from mock_server.store import NewDownlink
+
+from ..mutant import mock_of, mutant
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -67,3 +71,56 @@ def read_status_lower_case(app: Any) -> Any:
 @mutant("R2", description="GET of one downlink leaves out its externalReference")
 def read_drops_reference(app: Any) -> Any:
     return _on_read(app, lambda body: body.pop("externalReference", None))
+
+
+@mutant("R1", description="an id that is not a UUID reads as 400, not 404")
+def non_uuid_id_refused(app: Any) -> Any:
+    def before(call: Call) -> Answer | None:
+        downlink_id = call.downlink_id
+        if call.method == "GET" and downlink_id:
+            try:
+                uuid.UUID(downlink_id)
+            except ValueError:
+                errors = [{"parameter": "downlinkId", "detail": "is not a UUID"}]
+                detail = "the request has invalid path parameters"
+                return Answer.problem(400, "Bad request", detail, call.path, errors=errors)
+        return None
+
+    return Rewrite(app, before=before)
+
+
+@mutant("T2", description="createdAt is stamped after modifiedAt: modifiedAt is 1 ms earlier")
+def modified_before_created(app: Any) -> Any:
+    store = mock_of(app).store
+    create = store.create
+
+    def create_backwards(owner: str, new: NewDownlink, now: int) -> Downlink:
+        dl = create(owner, new, now)
+        with store.lock:
+            tenant = store._tenants[dl.owner]
+            tenant.modified.remove((dl.modified_at, dl.id))
+            dl.modified_at, dl.encoded = now - 1, None
+            tenant.modified.add((dl.modified_at, dl.id))
+        return dl
+
+    store.create = create_backwards
+    return app
+
+
+@mutant("T2", description="a status change keeps modifiedAt where it was")
+def moves_keep_modified_at(app: Any) -> Any:
+    store = mock_of(app).store
+    transition = store.transition
+
+    def keep(dl: Downlink, target: Status, at: int, **kw: Any) -> Downlink:
+        before = dl.modified_at
+        with store.lock:
+            moved = transition(dl, target, at, **kw)
+            tenant = store._tenants[dl.owner]
+            tenant.modified.remove((moved.modified_at, moved.id))
+            moved.modified_at, moved.encoded = before, None
+            tenant.modified.add((before, moved.id))
+        return moved
+
+    store.transition = keep
+    return app
