@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -13,7 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .mock import Mock
-from .model import Downlink, LogEntry, Status, cancellable
+from .model import Status, cancellable
 from .problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, Violation
 from .query import build_query
 from .store import Page
@@ -147,19 +146,8 @@ async def create_downlink(request: Request) -> Response:
     now = mock.clock.now()
     if new.dry_run:
         # C8: everything is validated, uniqueness included, and nothing is stored.
-        mock.store.reserve_check(owner, new.external_reference)
-        preview = Downlink(
-            id=str(uuid.uuid4()),
-            owner=owner,
-            network_id=new.network_id,
-            status=Status.PENDING,
-            created_at=now,
-            modified_at=now,
-            message=new.message,
-            external_reference=new.external_reference,
-            logs=[LogEntry(now, "DOWNLINK_ACCEPTED")],
-        )
-        return _json(orjson.dumps(preview.to_json()), 201)
+        preview = mock.store.create(owner, new, now, dry_run=True)
+        return _json(mock.store.encoded(preview), 201)
     dl = mock.store.create(owner, new, now)
     return _json(mock.store.encoded(dl), 201, {"Location": f"/downlinks/{dl.id}"})
 

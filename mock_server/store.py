@@ -108,8 +108,8 @@ class Store:
                 "downlink of this client"
             )
 
-    def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
-        """Store a new PENDING downlink (C6, C7)."""
+    def create(self, owner: str, new: NewDownlink, now: int, *, dry_run: bool = False) -> Downlink:
+        """Store a new PENDING downlink (C6, C7); with `dry_run`, only build it (C8)."""
         with self.lock:
             self.reserve_check(owner, new.external_reference)
             dl = Downlink(
@@ -127,6 +127,8 @@ class Store:
                 feedback_timeout_ms=new.feedback_timeout_ms,
                 parts=new.parts,
             )
+            if dry_run:
+                return dl
             self._insert(dl)
             for hook in self.on_create:
                 hook(dl)
