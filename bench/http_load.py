@@ -377,23 +377,23 @@ def verdicts(rows: list[Row], sizes: tuple[int, int]) -> list[tuple[str, bool, s
     def row(stored: int, target: str) -> Row:
         return next(r for r in rows if r.stored == stored and r.target == target)
 
+    # Throughput is judged on the server's CPU time per request: what the req/s of a
+    # saturated server on a core of its own comes to, and what other processes on the
+    # machine barely move. The req/s ratio of the best rounds is shown beside it.
     for stored in sizes:
-        ratio = row(stored, "GET one").ratio or 0.0
-        out.append(
-            (
-                f"GET one >= {GET_ONE_MIN}x bare ({stored:,} stored)",
-                ratio >= GET_ONE_MIN,
-                f"{ratio:.2f}x",
+        for target, least, label in (
+            ("GET one", GET_ONE_MIN, "GET one"),
+            ("first page", PAGE_MIN, "50-item page"),
+        ):
+            r = row(stored, target)
+            cpu_ratio = r.cpu_ratio or 0.0
+            out.append(
+                (
+                    f"{label} >= {least}x bare ({stored:,} stored)",
+                    cpu_ratio >= least,
+                    f"{cpu_ratio:.2f}x by CPU per request; {r.ratio or 0.0:.2f}x by req/s",
+                )
             )
-        )
-        ratio = row(stored, "first page").ratio or 0.0
-        out.append(
-            (
-                f"50-item page >= {PAGE_MIN}x bare ({stored:,} stored)",
-                ratio >= PAGE_MIN,
-                f"{ratio:.2f}x",
-            )
-        )
     for r in rows:
         if r.target.startswith("bare"):
             continue
@@ -407,12 +407,13 @@ def verdicts(rows: list[Row], sizes: tuple[int, int]) -> list[tuple[str, bool, s
         )
     for target in ("first page", "deep page"):
         a, b = row(small, target), row(large, target)
-        scale = b.p50_ms / a.p50_ms if a.p50_ms else float("inf")
+        scale = b.cpu_us / a.cpu_us if a.cpu_us else float("inf")
         out.append(
             (
-                f"{target} at {large:,} within {SCALE_MAX}x of {small:,} (p50)",
+                f"{target} at {large:,} within {SCALE_MAX}x of {small:,}",
                 scale <= SCALE_MAX,
-                f"{scale:.2f}x (req/s {a.rps:,.0f} -> {b.rps:,.0f})",
+                f"{scale:.2f}x by CPU per request ({a.cpu_us:,.0f} -> {b.cpu_us:,.0f} us); "
+                f"p50 {a.p50_ms:.2f} -> {b.p50_ms:.2f} ms",
             )
         )
     for r in rows:
@@ -457,6 +458,16 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def _raise_priority() -> str:
+    """Nice -10 for this process and so for the servers and wrk it starts (as root only):
+    other work on the machine then disturbs the mock and the baseline alike, and less."""
+    try:
+        os.nice(-10)
+    except (OSError, AttributeError):
+        return "normal priority"
+    return "nice -10"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,000 and 100,000, short runs")
@@ -472,6 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
 
     info = machine()
+    info["priority"] = _raise_priority()
     wrk = None if args.loadgen == "python" else find_wrk(install=True)
     if args.loadgen == "wrk" and wrk is None:
         print("wrk is not installed and could not be installed", file=sys.stderr)
@@ -483,7 +495,7 @@ def main(argv: list[str] | None = None) -> int:
         info["loadgen"] = "python asyncio generator (wrk not available)"
     print(
         f"machine: {info['nproc']} cores ({info['cpu']}), Python {info['python']}, "
-        f"uvicorn {info['uvicorn']}; load: {info['loadgen']}"
+        f"uvicorn {info['uvicorn']}; load: {info['loadgen']}; {info['priority']}"
     )
     info["loadavg_start"] = f"{os.getloadavg()[0]:.2f}"
     print(
