@@ -18,6 +18,7 @@ import json as jsonlib
 import os
 import random
 import shlex
+import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -61,7 +62,8 @@ def load_spec(path: str | Path | None = None) -> dict[str, Any]:
     candidates = [path] if path else []
     if os.environ.get(SPEC_ENV):
         candidates.append(os.environ[SPEC_ENV])
-    candidates.append(Path(__file__).resolve().parent.parent / "openapi.json")
+    candidates.append(Path(__file__).resolve().parent.parent / "openapi.json")  # source tree
+    candidates.append(Path(sys.prefix) / "share" / "downlinks-mock" / "openapi.json")  # wheel
     for candidate in candidates:
         p = Path(candidate)  # type: ignore[arg-type]
         if p.is_file():

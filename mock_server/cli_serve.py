@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from .config import AuthMode, ClockMode, MockConfig
+from .config import DATA_ROOT, AuthMode, ClockMode, MockConfig
 from .scenarios import ScenarioError, load_scenario
 from .timefmt import parse_rfc3339
 
 __all__ = ["serve_command", "build_config"]
 
-SHIPPED_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "default.json"
+SHIPPED_FIXTURES = DATA_ROOT / "fixtures" / "default.json"
 
 
 def build_config(

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import enum
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["AuthMode", "ClockMode", "MockConfig", "REPO_ROOT", "OPENAPI_PATH"]
+__all__ = ["AuthMode", "ClockMode", "MockConfig", "REPO_ROOT", "DATA_ROOT", "OPENAPI_PATH"]
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-OPENAPI_PATH = REPO_ROOT / "openapi.json"
+# The data the mock reads at run time (openapi.json, the scenario library, the shipped
+# fixtures): the source tree when installed from it (`pip install -e .`), else the copy a
+# wheel installs under <prefix>/share/downlinks-mock.
+DATA_ROOT = (
+    REPO_ROOT
+    if (REPO_ROOT / "openapi.json").is_file()
+    else Path(sys.prefix) / "share" / "downlinks-mock"
+)
+OPENAPI_PATH = DATA_ROOT / "openapi.json"
 
 
 class AuthMode(str, enum.Enum):

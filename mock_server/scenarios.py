@@ -23,7 +23,7 @@ import yaml
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from .config import REPO_ROOT
+from .config import DATA_ROOT
 from .model import Downlink, Status, can_move
 from .timefmt import parse_duration_ms
 
@@ -49,8 +49,8 @@ __all__ = [
     "scenario_names",
 ]
 
-SCHEMA_PATH = REPO_ROOT / "scenarios" / "scenario.schema.json"
-LIBRARY_DIR = REPO_ROOT / "scenarios"
+SCHEMA_PATH = DATA_ROOT / "scenarios" / "scenario.schema.json"
+LIBRARY_DIR = DATA_ROOT / "scenarios"
 BUILTIN_DIR = Path(__file__).resolve().parent / "data"
 STATIC = "static"  # the progression every scenario has: never moves
 _SUFFIXES = (".yaml", ".yml", ".json")
@@ -299,7 +299,7 @@ def parse_duration(value: int | str) -> int:
 
 def _display(path: Path) -> str:
     try:
-        return str(path.resolve().relative_to(REPO_ROOT))
+        return str(path.resolve().relative_to(DATA_ROOT))
     except ValueError:
         return str(path)
 
