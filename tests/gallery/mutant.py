@@ -20,9 +20,21 @@ from typing import Any
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
 from mock_server.mock import Mock
+from mock_server.model import Downlink
 from mock_server.server import MockServer
+from mock_server.store import Store
 
-__all__ = ["START", "Mutant", "MUTANTS", "mutant", "clean_app", "mock_of", "serve"]
+__all__ = [
+    "START",
+    "Mutant",
+    "MUTANTS",
+    "mutant",
+    "clean_app",
+    "mock_of",
+    "restamp",
+    "serve",
+    "Watch",
+]
 
 START = 1_767_225_600_000  # 2026-01-01T00:00:00.000Z: every gallery mock starts here
 
@@ -38,6 +50,7 @@ class Mutant:
     rules: tuple[str, ...]  # the behaviour.md rule ids it breaks, the first the main one
     description: str  # one line: what it does wrong
     breaks: Breaker  # clean app -> broken app
+    server_errors: bool = False  # whether it answers 5xx on purpose (else a 5xx is its bug)
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -57,7 +70,9 @@ class Mutant:
 MUTANTS: dict[str, Mutant] = {}
 
 
-def mutant(*rules: str, description: str) -> Callable[[Breaker], Breaker]:
+def mutant(
+    *rules: str, description: str, server_errors: bool = False
+) -> Callable[[Breaker], Breaker]:
     """Register the decorated function as a mutant breaking `rules`."""
     if not rules:
         raise ValueError("a mutant breaks at least one rule")
@@ -66,7 +81,7 @@ def mutant(*rules: str, description: str) -> Callable[[Breaker], Breaker]:
         name = func.__name__.replace("_", "-")
         if name in MUTANTS:
             raise ValueError(f"mutant {name} registered twice")
-        MUTANTS[name] = Mutant(name, tuple(rules), description, func)
+        MUTANTS[name] = Mutant(name, tuple(rules), description, func, server_errors)
         return func
 
     return register
@@ -82,8 +97,38 @@ def mock_of(app: Any) -> Mock:
     return app.state.mock
 
 
+def restamp(store: Store, dl: Downlink, modified_at: int) -> None:
+    """Set a downlink's `modifiedAt` behind the store's back, keeping its index in step
+    when the downlink is stored (a dry run's preview is not)."""
+    with store.lock:
+        if store.find(dl.id) is dl:
+            tenant = store._tenants[dl.owner]
+            tenant.modified.remove((dl.modified_at, dl.id))
+            tenant.modified.add((modified_at, dl.id))
+        dl.modified_at, dl.encoded = modified_at, None
+
+
+class Watch:
+    """Outermost ASGI wrapper: notes every 5xx answer, so a mutant that breaks more than it
+    means to (a crash in its patch) shows."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state = app.state
+        self.server_errors: list[str] = []
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        async def watch(message: dict) -> None:
+            if message["type"] == "http.response.start" and message["status"] >= 500:
+                self.server_errors.append(f"{scope['method']} {scope['path']}: {message['status']}")
+            await send(message)
+
+        await self.app(scope, receive, watch if scope["type"] == "http" else send)
+
+
 @contextmanager
 def serve(app: Any) -> Iterator[MockServer]:
-    """`app` served on a free loopback port for the duration of the block."""
-    with MockServer(app=app) as server:
+    """`app` served on a free loopback port for the duration of the block; `server.app` is a
+    `Watch` around it."""
+    with MockServer(app=Watch(app)) as server:
         yield server

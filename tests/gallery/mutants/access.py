@@ -172,7 +172,7 @@ def first_violation_only(app: Any) -> Any:
     return Rewrite(app, after=after)
 
 
-@mutant("E3", description="malformed JSON is a 500")
+@mutant("E3", description="malformed JSON is a 500", server_errors=True)
 def malformed_json_500(app: Any) -> Any:
     def before(call: Call) -> Answer | None:
         if call.is_create() and call.body and call.json() is None:

@@ -8,7 +8,7 @@ from typing import Any
 from mock_server.model import Downlink, LogEntry, Status, cancellable
 from mock_server.problems import MockError
 
-from ..mutant import mock_of, mutant
+from ..mutant import mock_of, mutant, restamp
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -127,14 +127,7 @@ def _on_cancelled(app: Any, change: Any) -> Any:
 @mutant("X4", "T2", description="a cancel leaves modifiedAt where it was")
 def cancel_keeps_modified_at(app: Any) -> Any:
     store = mock_of(app).store
-
-    def restore(dl: Downlink, modified_before: int) -> None:
-        tenant = store._tenants[dl.owner]
-        tenant.modified.remove((dl.modified_at, dl.id))
-        dl.modified_at = modified_before
-        tenant.modified.add((dl.modified_at, dl.id))
-
-    return _on_cancelled(app, restore)
+    return _on_cancelled(app, lambda dl, modified_before: restamp(store, dl, modified_before))
 
 
 @mutant("X4", description="the cancel's log entry has no errorCode CANCELLED")

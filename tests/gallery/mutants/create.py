@@ -10,11 +10,12 @@ import time
 import uuid
 from typing import Any
 
+from mock_server.model import Downlink
 from mock_server.problems import Conflict, MockError
 from mock_server.spec import CreateRequest
 from mock_server.store import NewDownlink
 
-from ..mutant import mock_of, mutant
+from ..mutant import mock_of, mutant, restamp
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -86,9 +87,9 @@ def created_modified_differ(app: Any) -> Any:
     store = mock_of(app).store
     create = store.create
 
-    def create_twice(owner: str, new: NewDownlink, now: int) -> Any:
-        dl = create(owner, new, now)
-        store._append(dl, [], now + 1)
+    def create_twice(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:
+        dl = create(owner, new, now, **options)
+        restamp(store, dl, now + 1)
         return dl
 
     store.create = create_twice
@@ -138,7 +139,11 @@ def dry_run_stores(app: Any) -> Any:
 def created_at_from_wall_clock(app: Any) -> Any:
     store = mock_of(app).store
     create = store.create
-    store.create = lambda owner, new, now: create(owner, new, int(time.time() * 1000))
+
+    def wall_clock(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:
+        return create(owner, new, int(time.time() * 1000), **options)
+
+    store.create = wall_clock
     return app
 
 

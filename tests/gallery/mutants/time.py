@@ -10,7 +10,7 @@ from mock_server.model import Downlink, Status
 from mock_server.problems import MockError
 from mock_server.store import NewDownlink
 
-from ..mutant import mock_of, mutant
+from ..mutant import mock_of, mutant, restamp
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -100,13 +100,9 @@ def modified_before_created(app: Any) -> Any:
     store = mock_of(app).store
     create = store.create
 
-    def create_backwards(owner: str, new: NewDownlink, now: int) -> Downlink:
-        dl = create(owner, new, now)
-        with store.lock:
-            tenant = store._tenants[dl.owner]
-            tenant.modified.remove((dl.modified_at, dl.id))
-            dl.modified_at, dl.encoded = now - 1, None
-            tenant.modified.add((dl.modified_at, dl.id))
+    def create_backwards(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:
+        dl = create(owner, new, now, **options)
+        restamp(store, dl, now - 1)
         return dl
 
     store.create = create_backwards
@@ -119,13 +115,10 @@ def moves_keep_modified_at(app: Any) -> Any:
     transition = store.transition
 
     def keep(dl: Downlink, target: Status, at: int, **kw: Any) -> Downlink:
-        before = dl.modified_at
         with store.lock:
+            before = dl.modified_at
             moved = transition(dl, target, at, **kw)
-            tenant = store._tenants[dl.owner]
-            tenant.modified.remove((moved.modified_at, moved.id))
-            moved.modified_at, moved.encoded = before, None
-            tenant.modified.add((before, moved.id))
+            restamp(store, moved, before)
         return moved
 
     store.transition = keep
