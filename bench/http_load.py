@@ -1,6 +1,6 @@
 """HTTP load on the mock over loopback, against a bare Starlette baseline of the same run.
 
-    python bench/http_load.py            # 1,000 and 1,000,000 stored (about 6 minutes)
+    python bench/http_load.py            # 1,000 and 1,000,000 stored (about 8 minutes)
     python bench/http_load.py --quick    # 1,000 and 100,000 stored, short runs
 
 For each store size the mock runs in a process of its own (bench/serve.py: the store is
