@@ -15,13 +15,15 @@ import socket
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import uvicorn
+from starlette.applications import Starlette
 
 __all__ = ["UVICORN_SETTINGS", "rss_kib", "main"]
 
-UVICORN_SETTINGS = {
+UVICORN_SETTINGS: dict[str, Any] = {
     "loop": "uvloop",
     "http": "httptools",
     "workers": 1,
@@ -43,7 +45,7 @@ def rss_kib() -> int:
     return 0
 
 
-def _mock_app(count: int, end_ms: int, seed: int):  # type: ignore[no-untyped-def]
+def _mock_app(count: int, end_ms: int, seed: int) -> Starlette:
     from mock_server.app import create_app
     from mock_server.config import MockConfig
 
@@ -57,7 +59,7 @@ def _mock_app(count: int, end_ms: int, seed: int):  # type: ignore[no-untyped-de
     return app
 
 
-def _baseline_app(one: Path, page: Path):  # type: ignore[no-untyped-def]
+def _baseline_app(one: Path, page: Path) -> Starlette:
     from .baseline import baseline_app
 
     return baseline_app(one.read_bytes(), page.read_bytes())
@@ -92,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     sys.stdout.write(orjson.dumps(ready).decode() + "\n")
     sys.stdout.flush()
-    server = uvicorn.Server(uvicorn.Config(app, **UVICORN_SETTINGS))  # type: ignore[arg-type]
+    server = uvicorn.Server(uvicorn.Config(app, **UVICORN_SETTINGS))
     server.run(sockets=[sock])
     return 0
 
