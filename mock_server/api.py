@@ -96,11 +96,20 @@ async def search_downlinks(request: Request) -> Response:
     mock = _mock(request)
     mock.tick()
     principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+    owner = principal.client_id
+    origin = mock.config.public_url or _origin(request)
+    # A repeated query on an unchanged store: the page rendered last time (pagecache.py).
+    key = (owner, request.scope["query_string"], origin)
+    version = mock.store.version
+    cached = mock.pages.get(version, key)
+    if cached is not None:
+        return _json(cached)
     # E2: the spec's findings and the list rules' (dates, limit, sort) in one answer.
     params, raw, errors = _params(request, mock, "searchDownlinks", report=False)
-    query = build_query(params, raw, mock.cursors, principal.client_id, errors=errors)
-    page = mock.store.page(principal.client_id, query)
-    return _json(_render_page(request, mock, principal.client_id, query, page))
+    query = build_query(params, raw, mock.cursors, owner, errors=errors)
+    body = _render_page(origin, mock, owner, query, mock.store.page(owner, query))
+    mock.pages.put(version, key, body)
+    return _json(body)
 
 
 def _origin(request: Request) -> str:
@@ -113,13 +122,12 @@ def _origin(request: Request) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
 
 
-def _render_page(request: Request, mock: Mock, owner: str, query: Any, page: Page) -> bytes:
+def _render_page(origin: str, mock: Mock, owner: str, query: Any, page: Page) -> bytes:
     encoded = mock.store.encoded
     parts = [b'{"items":[', b",".join([encoded(dl) for dl in page.items]), b"]"]
     if page.items and (page.has_next or page.has_prev):
-        base = mock.config.public_url or _origin(request)
         # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting).
-        prefix = f"{base}/downlinks?{urlencode({**query.raw, 'limit': query.limit})}&cursor="
+        prefix = f"{origin}/downlinks?{urlencode({**query.raw, 'limit': query.limit})}&cursor="
         if page.has_next:
             cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[-1]), False)
             parts += [b',"next":', orjson.dumps(prefix + cursor)]

@@ -11,6 +11,7 @@ from .clock import Clock
 from .config import MockConfig
 from .faults import Faults
 from .journal import Journal
+from .pagecache import PageCache
 from .progression import Progressions
 from .query import CursorCodec
 from .scenarios import load_scenario
@@ -38,6 +39,7 @@ class Mock:
             cfg.auth_mode, secret=cfg.secret, jwks_path=cfg.jwks_path, now_ms=self.clock.now
         )
         self.cursors = CursorCodec()
+        self.pages = PageCache()
         # Extensions (progressions, journal) subscribe here; each is called on M2 reset.
         self.on_reset: list[Callable[[], None]] = []
         # S4: each new downlink gets a progression of the scenario (M6 swaps it).

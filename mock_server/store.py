@@ -68,6 +68,8 @@ class Store:
         self._tenants: dict[str, _Tenant] = {}
         self._devices: dict[str, dict[str, str]] = {}
         self._tag_values: dict[str, set[str]] = {}
+        # Bumped by every change, so that what was rendered from the store knows it is stale.
+        self.version = 0
         # Called after every change of a downlink (journal, progressions).
         self.on_create: list[Callable[[Downlink], None]] = []
 
@@ -92,7 +94,9 @@ class Store:
         """The downlink's public JSON, encoded once until it changes."""
         data = dl.encoded
         if data is None:
-            data = dl.encoded = orjson.dumps(dl.to_json())
+            # A right-sized copy: orjson hands back its whole output buffer (4 KiB and
+            # more), which a cache kept for the downlink's life would hold on to.
+            data = dl.encoded = bytes(memoryview(orjson.dumps(dl.to_json())))
         return data
 
     def tags(self, network_id: str) -> dict[str, str]:
@@ -205,6 +209,7 @@ class Store:
         dl.logs.extend(entries)
         dl.encoded = None
         tenant.modified.add((at, dl.id))
+        self.version += 1
 
     def register_devices(self, devices: Iterable[tuple[str, dict[str, str]]]) -> None:
         """Register (replace) the tags of devices, which `q` matches exactly (L1, M3)."""
@@ -215,6 +220,7 @@ class Store:
                 self._devices[network_id] = dict(tags)
                 for value in tags.values():
                     self._tag_values.setdefault(value, set()).add(network_id)
+            self.version += 1
 
     def reset(self) -> None:
         """Empty everything (M2)."""
@@ -224,6 +230,7 @@ class Store:
             self._tenants.clear()
             self._devices.clear()
             self._tag_values.clear()
+            self.version += 1
 
     def _insert(self, dl: Downlink) -> None:
         self._by_id[dl.id] = dl
@@ -234,6 +241,7 @@ class Store:
             tenant = self._tenants[dl.owner] = _Tenant()
         tenant.created.add((dl.created_at, dl.id))
         tenant.modified.add((dl.modified_at, dl.id))
+        self.version += 1
 
     # -- listing (L1-L6) -----------------------------------------------------------
 
@@ -406,7 +414,8 @@ def _walk(
                     return
                 yield entry
         return
-    # Descending time, but ties stay in ascending id order (L4): walk group by group.
+    # Descending time, but ties stay in ascending id order (L4): scan the other way and
+    # turn each run of equal times around.
     in_range = (
         start is not None and (lo is None or start[0] >= lo) and (hi is None or start[0] < hi)
     )
@@ -415,18 +424,12 @@ def _walk(
             t0 = start[0]
             if in_range:
                 yield from index.islice(index.bisect_right(start), index.bisect_left((t0 + 1,)))
-            p = index.bisect_left((t0,)) - 1
+            p = index.bisect_left((t0,))
         else:
-            p = len(index) - 1
+            p = len(index)
         if hi is not None:
-            p = min(p, index.bisect_left((hi,)) - 1)
-        while p >= 0:
-            t = index[p][0]
-            if lo is not None and t < lo:
-                return
-            g = index.bisect_left((t,))
-            yield from index.islice(g, p + 1)
-            p = g - 1
+            p = min(p, index.bisect_left((hi,)))
+        yield from _runs_down(index, p, lo)
     else:
         assert start is not None
         t0 = start[0]
@@ -437,11 +440,60 @@ def _walk(
         p = index.bisect_left((t0 + 1,))
         if lo is not None:
             p = max(p, index.bisect_left((lo,)))
-        n = len(index)
-        while p < n:
-            t = index[p][0]
-            if hi is not None and t >= hi:
+        yield from _runs_up(index, p, hi)
+
+
+# A run of equal times longer than this is found by bisection instead of being collected,
+# so that a huge tie (a manual clock that never moved) costs O(log n), not its length.
+_LONG_RUN = 32
+
+
+def _runs_down(index: SortedList, p: int, lo: int | None) -> Iterator[tuple[int, str]]:
+    """Entries at positions < p, times descending, ids ascending within a time; t >= lo."""
+    while p > 0:
+        run: list[tuple[int, str]] = []
+        pos = p
+        for entry in index.islice(0, p, reverse=True):
+            pos -= 1
+            t = entry[0]
+            if lo is not None and t < lo:
+                yield from reversed(run)
                 return
-            g = index.bisect_left((t + 1,))
-            yield from index.islice(p, g, reverse=True)
-            p = g
+            if run and t != run[0][0]:
+                yield from reversed(run)
+                run = []
+            run.append(entry)
+            if len(run) > _LONG_RUN:
+                first = index.bisect_left((t,))
+                yield from index.islice(first, pos + len(run))
+                p = first
+                break
+        else:
+            yield from reversed(run)
+            return
+
+
+def _runs_up(index: SortedList, p: int, hi: int | None) -> Iterator[tuple[int, str]]:
+    """Entries at positions >= p, times ascending, ids descending within a time; t < hi."""
+    n = len(index)
+    while p < n:
+        run: list[tuple[int, str]] = []
+        pos = p - 1
+        for entry in index.islice(p):
+            pos += 1
+            t = entry[0]
+            if hi is not None and t >= hi:
+                yield from reversed(run)
+                return
+            if run and t != run[0][0]:
+                yield from reversed(run)
+                run = []
+            run.append(entry)
+            if len(run) > _LONG_RUN:
+                after = index.bisect_left((t + 1,))
+                yield from index.islice(pos - len(run) + 1, after, reverse=True)
+                p = after
+                break
+        else:
+            yield from reversed(run)
+            return
