@@ -62,6 +62,13 @@ def measure(name: str, with_schemathesis: bool, max_examples: int) -> Row:
         row.killed_by, row.also_failed = verdict.killed_by, verdict.also_failed
     else:
         row.also_failed = [r.check.name for r in failures(results)]
+        for r in failures(results):  # the clean mock must pass: say what went wrong
+            for f in r.findings:
+                print(
+                    f"clean mock: {r.check.name}: {f.message} (expected {f.expected}, "
+                    f"got {f.actual})\n{f.request}\n{f.response}",
+                    file=sys.stderr,
+                )
     if with_schemathesis:
         with serve(app()) as server:
             found = schemathesis_results(server.base_url, max_examples=max_examples)

@@ -21,6 +21,7 @@ from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
 from mock_server.mock import Mock
 from mock_server.model import Downlink
+from mock_server.problems import MockError
 from mock_server.server import MockServer
 from mock_server.store import Store
 
@@ -106,6 +107,17 @@ def restamp(store: Store, dl: Downlink, modified_at: int) -> None:
             tenant.modified.remove((dl.modified_at, dl.id))
             tenant.modified.add((modified_at, dl.id))
         dl.modified_at, dl.encoded = modified_at, None
+
+
+def authorised(app: Any, authorization: str | None, scope: str) -> bool:
+    """Whether the mock would let this `Authorization` header do what needs `scope`. A
+    mutant that answers on its own asks this first, as a real server authenticates before
+    it looks further (otherwise the mutant would break A1 as well)."""
+    try:
+        mock_of(app).auth.authenticate(authorization, scope)
+    except MockError:
+        return False
+    return True
 
 
 class Watch:

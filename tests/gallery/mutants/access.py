@@ -12,7 +12,7 @@ from mock_server.problems import Forbidden, NotFound
 from mock_server.query import ListQuery
 from mock_server.store import Page
 
-from ..mutant import mock_of, mutant
+from ..mutant import authorised, mock_of, mutant
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -177,7 +177,9 @@ def malformed_json_500(app: Any) -> Any:
     def before(call: Call) -> Answer | None:
         if call.is_create() and call.body and call.json() is None:
             media = (call.header("content-type") or "").split(";")[0].strip()
-            if media == "application/json":
+            if media == "application/json" and authorised(
+                app, call.header("authorization"), "downlink.write"
+            ):
                 detail = "Expecting ',' delimiter"
                 return Answer.problem(500, "Internal error", detail, call.path)
         return None

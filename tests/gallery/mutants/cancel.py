@@ -8,10 +8,12 @@ from typing import Any
 from mock_server.model import Downlink, LogEntry, Status, cancellable
 from mock_server.problems import MockError
 
-from ..mutant import mock_of, mutant, restamp
+from ..mutant import authorised, mock_of, mutant, restamp
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
+
+_BOOLEANS = ("true", "false")  # the values of `forced` (X5)
 
 
 def _target(app: Any, call: Call) -> Downlink | None:
@@ -38,8 +40,8 @@ def _on_cancel(app: Any, answer_for: Any) -> Rewrite:
 
     def before(call: Call) -> Answer | None:
         dl = _target(app, call)
-        if dl is None or call.param("forced") not in (None, "true", "false"):
-            return None
+        if dl is None or not all(k == "forced" and v in _BOOLEANS for k, v in call.query):
+            return None  # the mock answers 404, or 400 for the query (X5)
         return answer_for(call, dl)
 
     return Rewrite(app, before=before)
@@ -174,7 +176,10 @@ def unknown_cancel_accepted(app: Any) -> Any:
     store = mock_of(app).store
 
     def before(call: Call) -> Answer | None:
-        if call.is_cancel() and call.downlink_id and store.find(call.downlink_id) is None:
+        if not call.is_cancel() or not call.downlink_id or store.find(call.downlink_id):
+            return None
+        valid = all(k == "forced" and v in _BOOLEANS for k, v in call.query)
+        if valid and authorised(app, call.header("authorization"), "downlink.delete"):
             return Answer(202)
         return None
 

@@ -200,12 +200,16 @@ def default_limit_20(app: Any) -> Any:
 
 @mutant("L3", description="limit=0 is accepted and answers an empty page")
 def limit_zero_accepted(app: Any) -> Any:
-    def before(call: Call) -> Answer | None:
+    def before(call: Call) -> None:
         if call.is_list() and call.param("limit") == "0":
-            return Answer.of_json(200, {"items": []})
-        return None
+            call.set_param("limit", "1")  # everything else is validated as it should be
+            call.notes["zero"] = True
 
-    return Rewrite(app, before=before)
+    def after(call: Call, answer: Answer) -> None:
+        if call.notes.get("zero") and answer.status == 200:
+            answer.set_json({"items": []})
+
+    return Rewrite(app, before=before, after=after)
 
 
 # -- L4: sort ---------------------------------------------------------------------------

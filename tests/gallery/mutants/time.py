@@ -7,10 +7,9 @@ import uuid
 from typing import Any
 
 from mock_server.model import Downlink, Status
-from mock_server.problems import MockError
 from mock_server.store import NewDownlink
 
-from ..mutant import mock_of, mutant, restamp
+from ..mutant import authorised, mock_of, mutant, restamp
 from ..rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -76,16 +75,13 @@ def read_drops_reference(app: Any) -> Any:
 
 @mutant("R1", description="an id that is not a UUID reads as 400, not 404")
 def non_uuid_id_refused(app: Any) -> Any:
-    auth = mock_of(app).auth
-
     def before(call: Call) -> Answer | None:
         downlink_id = call.downlink_id
         if call.method == "GET" and downlink_id:
-            try:
-                auth.authenticate(call.header("authorization"), "downlink.read")
-                uuid.UUID(downlink_id)
-            except MockError:
+            if not authorised(app, call.header("authorization"), "downlink.read"):
                 return None  # the mock answers 401 or 403 first
+            try:
+                uuid.UUID(downlink_id)
             except ValueError:
                 errors = [{"parameter": "downlinkId", "detail": "is not a UUID"}]
                 detail = "the request has invalid path parameters"

@@ -8,7 +8,7 @@ from typing import Any
 
 from mock_server.timefmt import parse_duration_ms
 
-from ..mutant import mutant
+from ..mutant import authorised, mutant
 from ..rewrite import Answer, Call, Rewrite
 
 __all__ = ["on_create_body"]
@@ -185,6 +185,8 @@ def data_value_needs_padding(app: Any) -> Any:
         for index, record in enumerate(records if isinstance(records, list) else []):
             vd = record.get("vd") if isinstance(record, dict) else None
             if call.is_create() and isinstance(vd, str) and len(vd) % 4:
+                if not authorised(app, call.header("authorization"), "downlink.write"):
+                    return None
                 detail = "vd is not base64"
                 errors = [{"pointer": f"#/instruction/{index}/vd", "detail": detail}]
                 return Answer.problem(400, "Bad request", detail, call.path, errors=errors)
