@@ -287,12 +287,13 @@ def _rounds(
 
 
 def bench_store(
-    stored: int, wrk: str | None, mode: Mode, connections: int, token: str
+    stored: int, wrk: str | None, mode: Mode, connections: int, token: str, page_cache: int = 1024
 ) -> tuple[list[Row], dict]:
     """Every target at one store size, and the two baselines, over interleaved rounds."""
     end_ms = time.time_ns() // 1_000_000
     started = time.monotonic()
     mock_args = ["mock", "--count", str(stored), "--end-ms", str(end_ms)]
+    mock_args += ["--page-cache", str(page_cache)]
     with server(mock_args, timeout=600) as (mock_url, ready):
         print(
             f"  {stored:,} stored: loaded in {ready['load_seconds']} s, "
@@ -478,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
         help="wrk (installed when missing) or the asyncio generator; auto: wrk if possible",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--page-cache",
+        type=int,
+        default=1024,
+        help="the mock's page cache size; 0 renders every page (measures the uncached path)",
+    )
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     started = time.monotonic()
@@ -499,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     info["loadavg_start"] = f"{os.getloadavg()[0]:.2f}"
     print(
-        f"mode: {'quick' if args.quick else 'full'}; stores of {mode.sizes[0]:,} and "
+        f"mode: {'quick' if args.quick else 'full'}; page cache {args.page_cache or 'off'}; "
+        f"stores of {mode.sizes[0]:,} and "
         f"{mode.sizes[1]:,} downlinks of one client ({DEVICE_COUNT} devices); "
         f"{CONNECTIONS} connections, {mode.warmup:g} s warm-up, {mode.rounds} rounds of "
         f"{mode.duration:g} s per request; load average {info['loadavg_start']}",
@@ -529,7 +537,9 @@ def main(argv: list[str] | None = None) -> int:
         rows: list[Row] = []
         stores = []
         for stored in mode.sizes:
-            store_rows, store_info = bench_store(stored, wrk, mode, CONNECTIONS, token)
+            store_rows, store_info = bench_store(
+                stored, wrk, mode, CONNECTIONS, token, args.page_cache
+            )
             rows += store_rows
             stores.append(store_info)
     except (RuntimeError, OSError, subprocess.TimeoutExpired, httpx.HTTPError) as exc:

@@ -45,13 +45,13 @@ def rss_kib() -> int:
     return 0
 
 
-def _mock_app(count: int, end_ms: int, seed: int) -> Starlette:
+def _mock_app(count: int, end_ms: int, seed: int, page_cache: int) -> Starlette:
     from mock_server.app import create_app
     from mock_server.config import MockConfig
 
     from .dataset import make_devices, make_downlinks
 
-    app = create_app(MockConfig(log_level="warning"))
+    app = create_app(MockConfig(log_level="warning", page_cache=page_cache))
     store = app.state.mock.store
     devices = make_devices(seed=seed)
     store.register_devices((d.network_id, d.tags) for d in devices)
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     mock.add_argument("--count", type=int, required=True)
     mock.add_argument("--end-ms", type=int, required=True, help="newest createdAt, epoch ms")
     mock.add_argument("--seed", type=int, default=0)
+    mock.add_argument("--page-cache", type=int, default=1024, help="0: render every page")
     bare = sub.add_parser("baseline", help="bare Starlette serving fixed bytes")
     bare.add_argument("--one", type=Path, required=True)
     bare.add_argument("--page", type=Path, required=True)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     sock.listen(2048)
     started = time.perf_counter()
     if args.app == "mock":
-        app = _mock_app(args.count, args.end_ms, args.seed)
+        app = _mock_app(args.count, args.end_ms, args.seed, args.page_cache)
     else:
         app = _baseline_app(args.one, args.page)
     ready = {

@@ -54,5 +54,6 @@ class MockConfig:
     scenario: str | Path | None = None  # a built-in scenario name or a scenario file
     journal_size: int = 1000
     body_limit: int = 1024 * 1024  # E3: bodies over this are 413
+    page_cache: int = 1024  # rendered list pages kept while the store is unchanged; 0: none
     log_level: str = "info"
     public_url: str | None = None  # base for absolute `next`/`prev` links; None: from Host

@@ -39,7 +39,7 @@ class Mock:
             cfg.auth_mode, secret=cfg.secret, jwks_path=cfg.jwks_path, now_ms=self.clock.now
         )
         self.cursors = CursorCodec()
-        self.pages = PageCache()
+        self.pages = PageCache(cfg.page_cache)
         # Extensions (progressions, journal) subscribe here; each is called on M2 reset.
         self.on_reset: list[Callable[[], None]] = []
         # S4: each new downlink gets a progression of the scenario (M6 swaps it).

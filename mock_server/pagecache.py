@@ -13,7 +13,7 @@ __all__ = ["PageCache"]
 
 
 class PageCache:
-    """At most `size` rendered pages for one store version."""
+    """At most `size` rendered pages for one store version (0: keep none)."""
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
@@ -26,6 +26,8 @@ class PageCache:
         return self._pages.get(key)
 
     def put(self, version: int, key: tuple[str, bytes, str], body: bytes) -> None:
+        if self.size <= 0:
+            return
         if version != self._version:
             self._pages = {}
             self._version = version
