@@ -73,6 +73,12 @@ class CreateRequest:
     parts: int  # records that carry a value (at least 1), one S2 part each
 
 
+# Schema keywords that assert nothing about a coerced value (2020-12: `format` annotates).
+_ANNOTATIONS = frozenset(
+    {"type", "format", "example", "examples", "default", "description", "title", "deprecated"}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Parameter:
     """A query parameter as the spec declares it."""
@@ -80,6 +86,7 @@ class _Parameter:
     name: str
     type: str | None  # the JSON type its string is coerced to
     validator: Validator
+    asserts: bool  # whether the schema says more than its type (which coercion ensures)
 
 
 # -- values a JSON schema cannot judge ------------------------------------------------
@@ -320,6 +327,7 @@ class Spec:
                 name=name,
                 type=self._type(self._at(at).get("schema", {})),
                 validator=self._validator_at(at + ("schema",)),
+                asserts=bool(set(self._at(at + ("schema",))) - _ANNOTATIONS),
             )
             for (name, where), at in declared.items()
             if where == "query" and "schema" in self._at(at)
@@ -481,7 +489,11 @@ class Spec:
             except ValueError as exc:
                 violations.append({"parameter": name, "detail": str(exc)})
                 continue
-            details = [error_detail(leaf_error(e)) for e in parameter.validator.iter_errors(value)]
+            details = (
+                [error_detail(leaf_error(e)) for e in parameter.validator.iter_errors(value)]
+                if parameter.asserts
+                else []
+            )
             if details:
                 violations.extend({"parameter": name, "detail": d} for d in details)
             else:
