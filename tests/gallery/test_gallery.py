@@ -58,22 +58,22 @@ def test_mutants_are_killed_and_every_check_bites(group: str) -> None:
     """For the rules of one group (A1-A5, E1-E3, C1-C9, R1-R2, T1-T2, L1-L7, X1-X5): each
     mutant breaking one of them fails a check of the group that names the broken rule, and
     every check of the group fails on at least one mutant."""
-    survivors: list[str] = []  # and mutants that crash
+    problems: list[str] = []  # mutants that survive or crash
     bitten: set[str] = set()
     for mutant in (m for m in ORDERED if group in m.groups):
         with serve(mutant.app()) as server:
             results = contract_results(server.base_url, only={group})
         crashes = server.app.server_errors
         if crashes and not mutant.server_errors:
-            survivors.append(f"{mutant.name} answered 5xx, a bug of the mutant: {crashes[:3]}")
+            problems.append(f"{mutant.name} answered 5xx, a bug of the mutant: {crashes[:3]}")
         bitten |= {r.check.name for r in failures(results)}
         if not judge(mutant, results).killed:
             also = ", ".join(r.check.name for r in failures(results)) or "none"
-            survivors.append(
+            problems.append(
                 f"{mutant.name} ({'/'.join(mutant.rules)}: {mutant.description}) survived; "
                 f"failing checks: {also}"
             )
-    assert not survivors, "\n".join(survivors)
+    assert not problems, "\n".join(problems)
     checks = {c.name for c in CHECKS if c.group == group}
     toothless = sorted(checks - bitten - set(UNBITTEN))
     assert not toothless, f"checks that no mutant makes fail: {', '.join(toothless)}"
