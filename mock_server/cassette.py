@@ -46,6 +46,7 @@ __all__ = [
     "read_script",
     "message_body",
     "redact_headers",
+    "HOP_HEADERS",
     "SCRIPT_SCHEMA",
     "REDACTED",
 ]
@@ -54,7 +55,7 @@ REDACTED = "<redacted>"
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 # Headers that describe one hop or one encoding, not the exchange.
-_HOP_HEADERS = frozenset(
+HOP_HEADERS = frozenset(
     {
         "connection",
         "keep-alive",
@@ -186,7 +187,7 @@ def redact_headers(headers: Iterable[tuple[str, str]]) -> tuple[dict[str, str], 
     auth = None
     for name, value in headers:
         name = name.lower()
-        if name in _HOP_HEADERS:
+        if name in HOP_HEADERS:
             continue
         if name == "authorization":
             auth = Auth.of_header(value)

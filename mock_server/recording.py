@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .cassette import CassetteWriter, message_body, redact_headers
+from .cassette import HOP_HEADERS, CassetteWriter, message_body, redact_headers
 from .problems import problem_response
 from .timefmt import format_ms
 
@@ -35,22 +35,9 @@ __all__ = ["create_proxy", "make_fixtures", "FIXTURES_DIR", "main"]
 
 FIXTURES_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "recordings"
 _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-# Not forwarded: they describe this hop, or httpx sets them for the next one.
-_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "transfer-encoding",
-        "te",
-        "trailer",
-        "upgrade",
-        "host",
-        "content-length",
-        "content-encoding",
-        "accept-encoding",
-    }
-)
+# Not forwarded: they describe this hop, or httpx sets them for the next one (the
+# cassette also leaves out date and server, which do get forwarded).
+_HOP = HOP_HEADERS - {"date", "server"}
 
 
 def create_proxy(
