@@ -24,7 +24,7 @@ import schemathesis
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.engine import events, from_schema
 
-from .context import EXCERPT_CHARS, Target, redact
+from .context import EXCERPT_CHARS, Target, redact, schema_validator
 from .registry import Check, Finding, Mode, Tag
 from .rules import RULES
 from .runner import Outcome, Result
@@ -94,19 +94,30 @@ def _excerpt(response: Any) -> str:
     return "\n".join(lines)
 
 
-def _realistic_creates(network_id: str, run_id: str) -> Callable[[Any, Any], Any]:
+def _realistic_creates(
+    network_id: str, run_id: str, spec: dict[str, Any]
+) -> Callable[[Any, Any], Any]:
     """A `map_case` hook: positive creates get a valid pack for this run's device (K1) and,
-    where they carry one, a run-unique externalReference and a feedbackTimeout that passes."""
+    where they carry one, a run-unique externalReference and a feedbackTimeout that passes.
+
+    A negative create whose pack is schema-valid is broken elsewhere: it gets the valid
+    pack too, so that a target refusing it must refuse it for the field that is broken
+    (a generated pack would be refused anyway, for lack of a `bn`, C2)."""
     serial = itertools.count()
+    pack = [{"bn": network_id}, {"n": "x", "v": 1}]
+    pack_is_valid = schema_validator(spec, "SenMLPack").is_valid
 
     def map_case(context: Any, case: Any) -> Any:
         if case.operation.label != _CREATE or not isinstance(case.body, dict):
             return case
         meta = case.meta
         if meta is not None and meta.is_negative_at(ParameterLocation.BODY):
+            instruction = case.body.get("instruction")
+            if isinstance(instruction, list) and pack_is_valid(instruction):
+                case.body = {**case.body, "instruction": pack}
             return case
         body = dict(case.body)
-        body["instruction"] = [{"bn": network_id}, {"n": "x", "v": 1}]
+        body["instruction"] = pack
         if "externalReference" in body:
             body["externalReference"] = f"contract-{run_id}-st-{next(serial)}"
         if "feedbackTimeout" in body:
@@ -153,7 +164,7 @@ def run_schemathesis(
     if seed is not None:
         config["seed"] = seed
     schema = schemathesis.openapi.from_dict(spec, config=schemathesis.Config.from_dict(config))
-    schema.hooks.register_hook_with_name(_realistic_creates(network_id, run_id), "map_case")
+    schema.hooks.register_hook_with_name(_realistic_creates(network_id, run_id, spec), "map_case")
 
     outcome = SchemathesisRun()
     passed: dict[str, int] = {}
