@@ -87,3 +87,35 @@ def test_z1_a_correct_target_passes_and_exclusions_are_skipped_with_reasons() ->
         assert skipped[f"Z1-schemathesis_{name}"] == f"excluded: {reason}"
     assert EXCLUDED["status_code_conformance"].startswith("Z1:")
     assert EXCLUDED["positive_data_acceptance"].startswith("Z1:")
+
+
+class _Meta:
+    def __init__(self, negative: bool) -> None:
+        self.negative = negative
+
+    def is_negative_at(self, location: object) -> bool:
+        return self.negative
+
+
+class _Case:
+    def __init__(self, body: dict, negative: bool) -> None:
+        self.operation = type("Op", (), {"label": "POST /downlinks"})()
+        self.body = body
+        self.meta = _Meta(negative)
+
+
+def test_z1_negative_creates_are_refused_for_the_broken_field_not_the_pack() -> None:
+    """A negative body broken elsewhere gets a valid pack (C2 would refuse any generated
+    one); a body whose pack is what is broken keeps it."""
+    from contract_tests.schemathesis_run import _realistic_creates
+
+    hook = _realistic_creates("urn:dev:DEVEUI:00:", "run", load_spec())
+    broken_elsewhere = hook(None, _Case({"instruction": [{}], "retryLimit": -1}, negative=True))
+    assert broken_elsewhere.body == {
+        "instruction": [{"bn": "urn:dev:DEVEUI:00:"}, {"n": "x", "v": 1}],
+        "retryLimit": -1,
+    }
+    broken_pack = hook(None, _Case({"instruction": [{"bn": 5}], "method": {}}, negative=True))
+    assert broken_pack.body["instruction"] == [{"bn": 5}]
+    positive = hook(None, _Case({"instruction": [], "method": {"protocol": "SMS"}}, negative=False))
+    assert positive.body["instruction"][0] == {"bn": "urn:dev:DEVEUI:00:"}
