@@ -31,6 +31,7 @@ __all__ = [
     "target_for",
     "outcome",
     "checks_of",
+    "assert_caught",
     "Broken",
     "Query",
     "edit_json",
@@ -126,6 +127,20 @@ def outcome(entry: Check, target: Target) -> tuple[str, str]:
             )
             return "fail", detail
     return "pass", ""
+
+
+def assert_caught(
+    name: str, wrap: Callable[[Any], Any], expected: list[str], clock: str = "manual"
+) -> None:
+    """Serve the mock broken by `wrap` and require each named check to fail on it, with
+    a message (expected/actual, a curl line)."""
+    by_name = {c.name: c for c in CHECKS}
+    with serve(wrap, clock=clock) as running:
+        target = target_for(running, Mode.FULL)
+        for check_name in expected:
+            result, detail = outcome(by_name[check_name], target)
+            assert result == "fail", f"{check_name} did not catch {name}: {result} {detail}"
+            assert detail
 
 
 def checks_of(module: str) -> list[Check]:

@@ -16,10 +16,10 @@ from .mock_target import (
     Broken,
     Query,
     Servers,
+    assert_caught,
     checks_of,
     edit_json,
     outcome,
-    serve,
     target_for,
 )
 
@@ -203,9 +203,4 @@ BROKEN: dict[str, tuple[Callable[[Any], Any], list[str]]] = {
 def test_x_checks_fail_on_a_broken_mock(name: str) -> None:
     """Each deliberately broken cancel behaviour is caught by the checks of its rule."""
     wrap, expected = BROKEN[name]
-    with serve(wrap) as running:
-        target = target_for(running, Mode.FULL)
-        for check_name in expected:
-            result, detail = outcome(BY_NAME[check_name], target)
-            assert result == "fail", f"{check_name} did not catch {name}: {result} {detail}"
-            assert detail
+    assert_caught(name, wrap, expected)

@@ -16,6 +16,7 @@ from .mock_target import (
     Broken,
     Query,
     Servers,
+    assert_caught,
     checks_of,
     edit_json,
     outcome,
@@ -267,12 +268,7 @@ BROKEN: dict[str, tuple[Callable[[Any], Any], list[str]]] = {
 def test_c_checks_fail_on_a_broken_mock(name: str) -> None:
     """Each deliberately broken create behaviour is caught by the checks of its rule."""
     wrap, expected = BROKEN[name]
-    with serve(wrap, clock="scaled") as running:
-        target = target_for(running, Mode.FULL)
-        for check_name in expected:
-            result, detail = outcome(BY_NAME[check_name], target)
-            assert result == "fail", f"{check_name} did not catch {name}: {result} {detail}"
-            assert detail
+    assert_caught(name, wrap, expected, clock="scaled")
 
 
 def test_c1_refused_but_stored_is_named_as_such() -> None:

@@ -19,10 +19,10 @@ from .mock_target import (
     Broken,
     Query,
     Servers,
+    assert_caught,
     checks_of,
     edit_json,
     outcome,
-    serve,
     target_for,
 )
 
@@ -319,9 +319,4 @@ BROKEN: dict[str, tuple[Callable[[Any], Any], list[str]]] = {
 def test_l_checks_fail_on_a_broken_mock(name: str) -> None:
     """Each deliberately broken list behaviour is caught by the checks of its rule."""
     wrap, expected = BROKEN[name]
-    with serve(wrap, clock="scaled") as running:
-        target = target_for(running, Mode.FULL)
-        for check_name in expected:
-            result, detail = outcome(BY_NAME[check_name], target)
-            assert result == "fail", f"{check_name} did not catch {name}: {result} {detail}"
-            assert detail  # a message, expected/actual, a curl line
+    assert_caught(name, wrap, expected, clock="scaled")
