@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from .config import ClockMode
 from .problems import Conflict
+from .timefmt import MAX_MS, format_ms
 
 __all__ = ["Clock", "Timer"]
 
@@ -74,7 +75,7 @@ class Clock:
         if self.mode is ClockMode.MANUAL:
             return self._anchor
         elapsed = _wall_ms() - self._anchor_wall
-        return self._anchor + int(elapsed * self.speed)
+        return min(self._anchor + int(elapsed * self.speed), MAX_MS)
 
     @property
     def pending(self) -> int:
@@ -118,6 +119,8 @@ class Clock:
         """Move the clock to `instant`, firing what falls due on the way. Backwards: 409."""
         with self._lock:
             current = self.now()
+            if instant > MAX_MS:
+                raise ValueError(f"the clock cannot go past {format_ms(MAX_MS)}")
             if instant < current:
                 raise Conflict(
                     "the clock cannot go backwards: it reads a later instant already",

@@ -22,6 +22,7 @@ from sortedcontainers import SortedList
 from .model import Downlink, LogEntry, Status, can_move, move_logs
 from .problems import Conflict, NotFound
 from .query import ListQuery
+from .timefmt import MAX_MS
 
 __all__ = ["Store", "Page", "NewDownlink"]
 
@@ -180,8 +181,8 @@ class Store:
                     + (" (terminal states never change)" if dl.status.terminal else "")
                 )
             # T2: modifiedAt never moves backwards, and a change always shows.
-            if at <= dl.modified_at:
-                at = dl.modified_at + 1
+            if at <= dl.modified_at:  # at the end of time (MAX_MS) it can only stand still
+                at = min(dl.modified_at + 1, MAX_MS)
             if entries is None:
                 entries = move_logs(
                     dl.status, target, at, parts=parts or dl.parts, error_code=error_code
@@ -197,7 +198,7 @@ class Store:
         with self.lock:
             if dl.status.terminal:
                 raise Conflict(f"a {dl.status.value} downlink never changes")
-            self._append(dl, entries, max(at, dl.modified_at + 1))
+            self._append(dl, entries, max(at, min(dl.modified_at + 1, MAX_MS)))
             return dl
 
     def _append(self, dl: Downlink, entries: list[LogEntry], at: int) -> None:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["format_ms", "parse_rfc3339", "parse_duration_ms", "DURATION_HINT"]
+__all__ = ["MAX_MS", "format_ms", "parse_rfc3339", "parse_duration_ms", "DURATION_HINT"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+MAX_MS = 253_402_300_799_999
+"""9999-12-31T23:59:59.999Z: the latest instant RFC 3339 can write, so the mock's last."""
 
 # RFC 3339 date-time with a mandatory offset (L2): no bare dates, no local times.
 _RFC3339 = re.compile(

@@ -217,3 +217,15 @@ def test_fixture_errors_name_file_and_place(tmp_path: Path, content: bytes, mess
     with pytest.raises(FixtureError) as info:
         load_fixture_file(path)
     assert str(path) in str(info.value) and message in str(info.value)
+
+
+def test_m5_t2_the_end_of_time_is_a_400_not_a_crash(client: TestClient) -> None:
+    """The clock stops at 9999-12-31T23:59:59.999Z, the last instant RFC 3339 writes (T1)."""
+    last = "9999-12-31T23:59:59.999Z"
+    assert client.post("/__mock/clock", json={"set": last}).json()["now"] == last
+    dl = client.post("/downlinks", json=body()).json()
+    assert client.delete(f"/downlinks/{dl['id']}").status_code == 202
+    assert client.get(f"/downlinks/{dl['id']}").json()["modifiedAt"] == last
+    data = problem(client.post("/__mock/clock", json={"advance": "PT1S"}), 400)
+    assert last in data["errors"][0]["detail"]
+    problem(client.post("/__mock/clock", json={"advance": "P" + "9" * 30 + "DT"}), 400)
