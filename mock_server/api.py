@@ -17,7 +17,7 @@ from .problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaTyp
 from .query import build_query
 from .store import Page
 
-__all__ = ["routes", "read_json_body"]
+__all__ = ["routes", "read_body", "read_json_body"]
 
 _JSON = "application/json"
 
@@ -30,14 +30,8 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-async def read_json_body(request: Request, limit: int) -> Any:
-    """The request's JSON body: 415 unless JSON (E3), 413 over `limit`, 400 if malformed."""
-    ctype = request.headers.get("content-type", "")
-    media = ctype.split(";", 1)[0].strip().lower()
-    if media != _JSON and not (media.startswith("application/") and media.endswith("+json")):
-        raise UnsupportedMediaType(
-            f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
-        )
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, or 413 as soon as it is known to be over `limit` bytes (E3)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
@@ -48,7 +42,18 @@ async def read_json_body(request: Request, limit: int) -> Any:
         if size > limit:
             raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The request's JSON body: 415 unless JSON (E3), 413 over `limit`, 400 if malformed."""
+    ctype = request.headers.get("content-type", "")
+    media = ctype.split(";", 1)[0].strip().lower()
+    if media != _JSON and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
+        )
+    body = await read_body(request, limit)
     try:
         # The standard parser keeps big integers exact; NaN and Infinity are not JSON.
         return json.loads(body, parse_constant=_reject_constant)

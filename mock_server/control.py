@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .api import read_json_body
+from .api import read_body, read_json_body
 from .config import AuthMode
 from .control_journal import OPENAPI_PATHS as JOURNAL_PATHS
 from .mock import Mock
@@ -17,7 +17,6 @@ from .model import Status
 from .problems import (
     BadRequest,
     NotFound,
-    PayloadTooLarge,
     Unauthorized,
     UnsupportedMediaType,
 )
@@ -189,15 +188,9 @@ async def scenario(request: Request) -> Response:
 
 
 async def _read_text(request: Request, limit: int) -> str:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
+    body = await read_body(request, limit)
     try:
-        return b"".join(chunks).decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(
             "the body is not UTF-8 text", errors=[{"pointer": "#", "detail": str(exc)}]
