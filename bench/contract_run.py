@@ -29,7 +29,7 @@ from xml.etree import ElementTree
 
 from click.testing import CliRunner
 
-from contract_tests.cli import cli
+from contract_tests.cli.main import cli
 from contract_tests.discovery import probe_health
 from mock_server.config import MockConfig
 from mock_server.server import MockServer

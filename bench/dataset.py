@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from mock_server.model import Downlink, LogEntry, Status, move_logs
+from mock_server.domain.model import Downlink, LogEntry, Status, move_logs
 
 __all__ = [
     "OWNER",

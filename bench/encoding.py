@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from mock_server.model import Downlink
+from mock_server.domain.model import Downlink
 
 __all__ = ["EncodeResult", "compare_encoders"]
 

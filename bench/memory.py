@@ -17,10 +17,10 @@ import time
 
 import orjson
 
-from mock_server.store import Store
+from mock_server.store.memory import Store
 
-from .dataset import make_devices, make_downlinks
-from .serve import rss_kib
+from bench.dataset import make_devices, make_downlinks
+from bench.serve import rss_kib
 
 __all__ = ["measure", "main"]
 

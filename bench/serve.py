@@ -49,7 +49,7 @@ def _mock_app(count: int, end_ms: int, seed: int, page_cache: int) -> Starlette:
     from mock_server.app import create_app
     from mock_server.config import MockConfig
 
-    from .dataset import make_devices, make_downlinks
+    from bench.dataset import make_devices, make_downlinks
 
     app = create_app(MockConfig(log_level="warning", page_cache=page_cache))
     store = app.state.mock.store
@@ -60,7 +60,7 @@ def _mock_app(count: int, end_ms: int, seed: int, page_cache: int) -> Starlette:
 
 
 def _baseline_app(one: Path, page: Path) -> Starlette:
-    from .baseline import baseline_app
+    from bench.baseline import baseline_app
 
     return baseline_app(one.read_bytes(), page.read_bytes())
 

@@ -29,7 +29,7 @@ from urllib.parse import urljoin
 import httpx
 import jwt
 
-from .registry import ContractError, Finding, Mode, Skip
+from contract_tests.registry import ContractError, Finding, Mode, Skip
 
 __all__ = [
     "Target",

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .context import FULL_SCOPES, READ_SCOPES, Target
-from .registry import ContractError, Mode
+from contract_tests.context import FULL_SCOPES, READ_SCOPES, Target
+from contract_tests.registry import ContractError, Mode
 
 __all__ = ["ModeChoice", "discover", "probe_health", "check_base_url", "TOKEN_VARIABLES"]
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
-from . import oracle
-from .context import Context, Exchange
+from contract_tests import oracle
+from contract_tests.context import Context, Exchange
 
 __all__ = [
     "describe_request",

@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import pytest
 
-from .context import Context, Target, load_spec
-from .discovery import TOKEN_VARIABLES, ModeChoice, check_base_url, discover
-from .registry import CHECKS, Check, ContractError, Mode
-from .report import finding_text
-from .runner import Outcome, Profile, Result, run_check
+from contract_tests.context import Context, Target, load_spec
+from contract_tests.discovery import TOKEN_VARIABLES, ModeChoice, check_base_url, discover
+from contract_tests.registry import CHECKS, Check, ContractError, Mode
+from contract_tests.report.write import finding_text
+from contract_tests.runner import Outcome, Profile, Result, run_check
 
 __all__ = ["CheckItem", "SchemathesisItem", "ContractState", "MARKER"]
 
@@ -235,7 +235,7 @@ class SchemathesisItem(_ContractItem):
         self.add_marker(MARKER)
 
     def runtest(self) -> None:
-        from .schemathesis_run import run_schemathesis
+        from contract_tests.schemathesis_run import run_schemathesis
 
         state = self._state()
         with state.context("Z1-schemathesis") as ctx:
@@ -257,7 +257,7 @@ class SchemathesisItem(_ContractItem):
 
 
 def _items(session: pytest.Session) -> Iterator[pytest.Item]:
-    from . import checks as _checks  # noqa: F401  (registers every check)
+    from contract_tests import checks as _checks  # noqa: F401  (registers every check)
 
     suite = _Suite.from_parent(session, name=MARKER, nodeid=MARKER)
     for group in suite.collect():

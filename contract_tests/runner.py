@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 
-from .context import Context, Target, load_spec
-from .registry import Check, ContractError, Finding, Mode, Skip, Tag
-from .rules import GROUPS, RULES
+from contract_tests.context import Context, Target, load_spec
+from contract_tests.registry import Check, ContractError, Finding, Mode, Skip, Tag
+from contract_tests.rules import GROUPS, RULES
 
 __all__ = [
     "Profile",

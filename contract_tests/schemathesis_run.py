@@ -24,10 +24,10 @@ import schemathesis
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.engine import events, from_schema
 
-from .context import EXCERPT_CHARS, Target, redact, schema_validator
-from .registry import Check, Finding, Mode, Tag
-from .rules import RULES
-from .runner import Outcome, Result
+from contract_tests.context import EXCERPT_CHARS, Target, redact, schema_validator
+from contract_tests.registry import Check, Finding, Mode, Tag
+from contract_tests.rules import RULES
+from contract_tests.runner import Outcome, Result
 
 __all__ = [
     "EXCLUDED",

@@ -10,11 +10,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import api, control, control_journal
-from .config import MockConfig
-from .journal import JournalMiddleware
-from .mock import Mock
-from .problems import MockError, problem_response
+from mock_server.control import journal_routes, routes as control_routes
+from mock_server.http import api
+from mock_server.config import MockConfig
+from mock_server.control.journal import JournalMiddleware
+from mock_server.mock import Mock
+from mock_server.http.problems import MockError, problem_response
 
 __all__ = ["create_app", "MockApp"]
 
@@ -68,7 +69,7 @@ def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) ->
     """Build the mock's ASGI app. Its state is `app.state.mock` (a `Mock`)."""
     mock = mock or Mock(config)
     app = MockApp(
-        routes=[*api.routes, *control.routes, *control_journal.routes],
+        routes=[*api.routes, *control_routes.routes, *journal_routes.routes],
         exception_handlers={
             MockError: _mock_error,
             HTTPException: _http_error,

@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from . import __version__
-from .auth import Authenticator
-from .clock import Clock
-from .config import MockConfig
-from .faults import Faults
-from .journal import Journal
-from .pagecache import PageCache
-from .progression import Progressions
-from .query import CursorCodec
-from .scenarios import load_scenario
-from .seeding import load_fixture_file
-from .spec import Spec, load_spec
-from .store import Store
+from mock_server import __version__
+from mock_server.http.auth import Authenticator
+from mock_server.timeline.clock import Clock
+from mock_server.config import MockConfig
+from mock_server.control.faults import Faults
+from mock_server.control.journal import Journal
+from mock_server.store.pagecache import PageCache
+from mock_server.timeline.progression import Progressions
+from mock_server.store.query import CursorCodec
+from mock_server.timeline.scenarios import load_scenario
+from mock_server.control.seeding import load_fixture_file
+from mock_server.openapi.spec import Spec, load_spec
+from mock_server.store.memory import Store
 
 __all__ = ["Mock"]
 

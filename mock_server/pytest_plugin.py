@@ -29,8 +29,8 @@ import pytest
 if TYPE_CHECKING:
     import httpx
 
-    from .cassette import Step
-    from .replay import Replayer
+    from replay.cassette import Step
+    from replay.runner import Replayer
 
 __all__ = [
     "DownlinksMock",
@@ -204,7 +204,7 @@ class DownlinksMock:
         expires_at: datetime | None = None,
     ) -> str:
         """A token the mock accepts, for `client` with `scopes` (default: every scope)."""
-        from .auth import SCOPES, mint_token
+        from mock_server.http.auth import SCOPES, mint_token
 
         exp = int(expires_at.timestamp() * 1000) if expires_at is not None else None
         return mint_token(client, SCOPES if scopes is None else scopes, expires_at_ms=exp)
@@ -264,7 +264,7 @@ class DownlinksMock:
                 + ", ".join(sorted(unknown) or [repr(marker.args) if marker else ""])
             )
         self._start = _iso(options.get("clock_start") or DEFAULT_START)
-        from .timefmt import parse_rfc3339
+        from mock_server.domain.timefmt import parse_rfc3339
 
         try:
             early = parse_rfc3339(self._start) < parse_rfc3339(_FLOOR)
@@ -285,8 +285,8 @@ class DownlinksMock:
 
 
 def _config() -> Any:
-    from .config import ClockMode, MockConfig
-    from .timefmt import parse_rfc3339
+    from mock_server.config import ClockMode, MockConfig
+    from mock_server.domain.timefmt import parse_rfc3339
 
     return MockConfig(clock_mode=ClockMode.MANUAL, clock_start=parse_rfc3339(_FLOOR))
 
@@ -311,7 +311,7 @@ def _test_client(app: Any, headers: dict[str, str] | None = None) -> Any:
 @pytest.fixture(scope="session")
 def downlinks_mock_server() -> Iterator[Any]:
     """The session's MockServer (uvicorn in a thread, 127.0.0.1, a free port)."""
-    from .server import MockServer
+    from mock_server.server import MockServer
 
     with MockServer(_config()) as server:
         yield server
@@ -341,7 +341,7 @@ def downlinks_mock(downlinks_mock_server: Any, request: pytest.FixtureRequest) -
 @pytest.fixture(scope="session")
 def downlinks_mock_asgi() -> Any:
     """The session's in-process mock app."""
-    from .app import create_app
+    from mock_server.app import create_app
 
     return create_app(_config())
 
@@ -382,7 +382,7 @@ def _cassette_path(metafunc: pytest.Metafunc) -> Path:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cassette_step" not in metafunc.fixturenames:
         return
-    from .cassette import CassetteError, load_steps
+    from replay.cassette import CassetteError, load_steps
 
     path = _cassette_path(metafunc)
     try:
@@ -401,7 +401,7 @@ class CassetteReplay:
     """
 
     def __init__(self, path: Path) -> None:
-        from .cassette import load_steps
+        from replay.cassette import load_steps
 
         self.path = path
         self.steps = load_steps(path)
@@ -410,8 +410,8 @@ class CassetteReplay:
         self._http: Any = None
 
     def _fresh(self) -> Replayer:
-        from .app import create_app
-        from .replay import Replayer
+        from mock_server.app import create_app
+        from replay.runner import Replayer
 
         self.close()
         self._http = _test_client(create_app(_config()))

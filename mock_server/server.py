@@ -10,7 +10,7 @@ from typing import Any
 
 import uvicorn
 
-from .config import MockConfig
+from mock_server.config import MockConfig
 
 __all__ = ["MockServer", "free_port"]
 
@@ -32,7 +32,7 @@ class MockServer:
         self, config: MockConfig | None = None, *, app: Any = None, host: str = "127.0.0.1"
     ) -> None:
         if app is None:
-            from .app import create_app
+            from mock_server.app import create_app
 
             app = create_app(config)
         self.app = app

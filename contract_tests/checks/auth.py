@@ -14,8 +14,8 @@ from typing import Any
 
 import jwt
 
-from ..context import Context, Exchange
-from ..registry import Skip, Tag, check
+from contract_tests.context import Context, Exchange
+from contract_tests.registry import Skip, Tag, check
 
 __all__ = ["auth_params", "EXPIRED_EXP", "mint_claims"]
 

@@ -11,9 +11,9 @@ import time
 import uuid
 from typing import Any
 
-from .. import oracle
-from ..context import Context, Exchange
-from ..registry import Mode, Skip, Tag, check
+from contract_tests import oracle
+from contract_tests.context import Context, Exchange
+from contract_tests.registry import Mode, Skip, Tag, check
 
 __all__ = ["in_status", "read"]
 

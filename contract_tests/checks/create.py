@@ -12,10 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 from urllib.parse import urljoin, urlsplit
 
-from .. import oracle
-from ..context import Context, Exchange
-from ..pages import compact_json, fetch_page, marker, pack_with
-from ..registry import Mode, Skip, Tag, check
+from contract_tests import oracle
+from contract_tests.context import Context, Exchange
+from contract_tests.pages import compact_json, fetch_page, marker, pack_with
+from contract_tests.registry import Mode, Skip, Tag, check
 
 __all__ = ["valid_body"]
 

@@ -12,8 +12,8 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..context import Context, Exchange
-from ..registry import Skip, Tag, check
+from contract_tests.context import Context, Exchange
+from contract_tests.registry import Skip, Tag, check
 
 __all__ = ["expect_full_problem", "valid_body", "LARGE_BODY_BYTES"]
 

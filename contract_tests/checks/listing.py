@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .. import oracle
-from ..context import Context
-from ..pages import (
+from contract_tests import oracle
+from contract_tests.context import Context
+from contract_tests.pages import (
     Walk,
     compact_json,
     create_many,
@@ -27,7 +27,7 @@ from ..pages import (
     snapshot,
     walk,
 )
-from ..registry import Mode, Tag, check
+from contract_tests.registry import Mode, Tag, check
 
 __all__: list[str] = []  # the checks register themselves
 

@@ -14,9 +14,9 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import httpx
 
-from .. import oracle
-from ..context import Context, Exchange
-from ..pages import (
+from contract_tests import oracle
+from contract_tests.context import Context, Exchange
+from contract_tests.pages import (
     Walk,
     compact_json,
     create_many,
@@ -28,7 +28,7 @@ from ..pages import (
     seed_base,
     walk,
 )
-from ..registry import Mode, Skip, Tag, check
+from contract_tests.registry import Mode, Skip, Tag, check
 
 __all__: list[str] = []  # the checks register themselves
 

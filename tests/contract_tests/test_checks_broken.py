@@ -11,7 +11,7 @@ import pytest
 import contract_tests.checks  # noqa: F401  (registers every check)
 from contract_tests.registry import CHECKS, Mode
 
-from .mock_target import Broken, Query, edit_json, outcome, serve, target_for
+from tests.contract_tests.mock_target import Broken, Query, edit_json, outcome, serve, target_for
 
 ONE = re.compile(r"^/downlinks/[^/]+$")
 Rewrite = Callable[[str, str, Query, int, bytes], tuple[int, bytes]]

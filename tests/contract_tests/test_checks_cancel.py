@@ -12,7 +12,7 @@ import pytest
 import contract_tests.checks.cancel  # noqa: F401  (registers the checks)
 from contract_tests.registry import Check, Mode
 
-from .mock_target import (
+from tests.contract_tests.mock_target import (
     Broken,
     Query,
     Servers,

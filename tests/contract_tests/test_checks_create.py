@@ -12,7 +12,7 @@ import contract_tests.checks.create  # noqa: F401  (registers the checks)
 from contract_tests import oracle
 from contract_tests.registry import Check, Mode
 
-from .mock_target import (
+from tests.contract_tests.mock_target import (
     Broken,
     Query,
     Servers,

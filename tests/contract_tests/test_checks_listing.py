@@ -14,7 +14,7 @@ import contract_tests.checks.paging  # noqa: F401
 from contract_tests import oracle
 from contract_tests.registry import Check, Mode
 
-from .mock_target import (
+from tests.contract_tests.mock_target import (
     SETTINGS,
     Broken,
     Query,

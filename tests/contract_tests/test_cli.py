@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from click.testing import CliRunner
 
-from contract_tests import cli_run
-from contract_tests.cli import cli
+from contract_tests.cli import run as cli_run
+from contract_tests.cli.main import cli
 
-from .fakes import fake_app, serving, tiny_registry, unused_url
+from tests.contract_tests.fakes import fake_app, serving, tiny_registry, unused_url
 
 M1 = {"status": "ok", "version": "1", "auth": "lenient"}
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from contract_tests.checks import MODULES
-from contract_tests.cli import cli
+from contract_tests.cli.main import cli
 from contract_tests.context import FULL_SCOPES, READ_SCOPES, Context, Target, load_spec
 from contract_tests.registry import CHECKS, Check, Mode
 from contract_tests.runner import Outcome, run_check

@@ -8,7 +8,7 @@ import pytest
 
 from contract_tests import pytest_plugin
 
-from .fakes import fake_app, serving, tiny_registry, unused_url
+from tests.contract_tests.fakes import fake_app, serving, tiny_registry, unused_url
 
 pytest_plugins = ["pytester"]
 

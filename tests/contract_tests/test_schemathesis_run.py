@@ -16,7 +16,7 @@ from contract_tests.rules import RULES
 from contract_tests.runner import Outcome
 from contract_tests.schemathesis_run import EXCLUDED, run_schemathesis
 
-from .fakes import serving
+from tests.contract_tests.fakes import serving
 
 
 def _read_only_spec() -> dict:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from .test_quickstart import create_body
+from tests.examples.test_quickstart import create_body
 
 
 def test_clock_reads_and_moves(downlinks_mock):

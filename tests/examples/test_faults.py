@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .test_quickstart import create_body
+from tests.examples.test_quickstart import create_body
 
 
 def test_an_error_status_once(downlinks_mock):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .test_quickstart import create_body
+from tests.examples.test_quickstart import create_body
 
 
 def test_journal_like_respx(downlinks_mock):

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.cassette import load_steps
+from replay.cassette import load_steps
 from mock_server.config import REPO_ROOT
-from mock_server.replay import replay
+from replay.runner import replay
 
 RECORDINGS = REPO_ROOT / "fixtures" / "recordings"
 

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 from contract_tests import schemathesis_run
 
-from .mutant import MUTANTS, Mutant, clean_app, serve
-from .mutants import MODULES
-from .suite import contract_results, failures, judge, rule_order, schemathesis_results
+from tests.gallery.mutant import MUTANTS, Mutant, clean_app, serve
+from tests.gallery.mutants import MODULES
+from tests.gallery.suite import contract_results, failures, judge, rule_order, schemathesis_results
 
 __all__ = ["Row", "measure", "table", "main"]
 

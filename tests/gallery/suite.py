@@ -22,7 +22,7 @@ from contract_tests.discovery import discover
 from contract_tests.registry import CHECKS
 from contract_tests.runner import Outcome, Profile, Result, Runner, plan
 
-from .mutant import Mutant
+from tests.gallery.mutant import Mutant
 
 __all__ = [
     "SEED",

@@ -17,10 +17,10 @@ from contract_tests.registry import CHECKS
 from contract_tests.rules import RULES
 from contract_tests.runner import Outcome, Result
 
-from .mutant import MUTANTS, Mutant, clean_app, serve
-from .mutants import MODULES
-from .rewrite import Rewrite
-from .suite import contract_results, failures, judge, rule_order
+from tests.gallery.mutant import MUTANTS, Mutant, clean_app, serve
+from tests.gallery.mutants import MODULES
+from tests.gallery.rewrite import Rewrite
+from tests.gallery.suite import contract_results, failures, judge, rule_order
 
 assert MODULES  # importing .mutants registered every mutant
 

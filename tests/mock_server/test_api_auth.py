@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import AuthMode, ClockMode, MockConfig
-from mock_server.timefmt import parse_rfc3339
+from mock_server.domain.timefmt import parse_rfc3339
 
-from .conftest import START_MS, auth, body, problem
+from tests.mock_server.conftest import START_MS, auth, body, problem
 
 OPERATIONS = [
     ("GET", "/downlinks", "downlink.read"),

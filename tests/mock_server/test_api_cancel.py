@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from .conftest import NID, START, auth, body, problem
+from tests.mock_server.conftest import NID, START, auth, body, problem
 
 # The M4 path from PENDING to each status (S1).
 PATHS = {

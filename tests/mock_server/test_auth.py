@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
-from mock_server.auth import (
+from mock_server.http.auth import (
     SCOPES,
     Authenticator,
     ConfigError,
@@ -25,7 +25,7 @@ from mock_server.auth import (
     mint_token,
 )
 from mock_server.config import AuthMode
-from mock_server.problems import Forbidden, Unauthorized
+from mock_server.http.problems import Forbidden, Unauthorized
 
 Y2000_MS = 946_684_800_000  # 2000-01-01T00:00:00.000Z
 HOUR_MS = 3_600_000

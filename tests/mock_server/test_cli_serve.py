@@ -11,7 +11,7 @@ import click
 import httpx
 import pytest
 
-from mock_server.cli_serve import build_config
+from mock_server.cli.serve import build_config
 
 DEFAULTS = dict(
     host="127.0.0.1",
@@ -54,7 +54,7 @@ def test_serve_starts_prints_banner_and_answers(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from mock_server.cli import main; main()",
+            "from mock_server.cli.main import main; main()",
             "serve",
             "--port",
             "0",
@@ -96,7 +96,7 @@ def test_serve_bad_fixture_file_is_one_clear_line(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "from mock_server.cli import main; main()",
+            "from mock_server.cli.main import main; main()",
             "serve",
             "--fixtures",
             str(bad),

@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import REPO_ROOT, ClockMode, MockConfig
-from mock_server.seeding import FixtureError, load_fixture_file
+from mock_server.control.seeding import FixtureError, load_fixture_file
 
-from .conftest import NID, START, START_MS, auth, body, problem
+from tests.mock_server.conftest import NID, START, START_MS, auth, body, problem
 
 
 def test_m1_health(client: TestClient) -> None:

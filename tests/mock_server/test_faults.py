@@ -12,7 +12,7 @@ from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
 from mock_server.server import MockServer
 
-from .conftest import START_MS, auth, body
+from tests.mock_server.conftest import START_MS, auth, body
 
 
 def make_app() -> Any:

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from mock_server.cli_fixtures import fixtures_group
+from mock_server.cli.fixtures import fixtures_group
 from mock_server.config import OPENAPI_PATH, REPO_ROOT
-from mock_server.fixtures import (
+from mock_server.fixtureset.generate import (
     DEFAULT_CLIENTS,
     DEFAULT_END_MS,
     check_fixture_set,
@@ -22,9 +22,9 @@ from mock_server.fixtures import (
     render_fixture_set,
     write_fixture_set,
 )
-from mock_server.model import MOVES, TERMINAL, Status
-from mock_server.senml import check_pack
-from mock_server.timefmt import format_ms, parse_rfc3339
+from mock_server.domain.model import MOVES, TERMINAL, Status
+from mock_server.domain.senml import check_pack
+from mock_server.domain.timefmt import format_ms, parse_rfc3339
 
 SHIPPED = REPO_ROOT / "fixtures" / "default.json"
 # The command in fixtures/README.md that made the shipped set.

@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
-from mock_server.journal import BODY_LIMIT, Journal
+from mock_server.control.journal import BODY_LIMIT, Journal
 
-from .conftest import START, START_MS, auth, body
+from tests.mock_server.conftest import START, START_MS, auth, body
 
 
 def make_client(**config: Any) -> TestClient:

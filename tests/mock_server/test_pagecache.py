@@ -8,9 +8,9 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
-from mock_server.pagecache import PageCache
+from mock_server.store.pagecache import PageCache
 
-from .conftest import START_MS, auth, body
+from tests.mock_server.conftest import START_MS, auth, body
 
 
 def test_repeated_page_is_served_until_the_store_changes(client: TestClient, mock: Any) -> None:

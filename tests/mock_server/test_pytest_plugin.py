@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.cassette import load_steps
+from replay.cassette import load_steps
 from mock_server.pytest_plugin import CassetteReplay
-from mock_server.recording import FIXTURES_DIR
+from replay.recording import FIXTURES_DIR
 
 pytest_plugins = ["pytester"]
 

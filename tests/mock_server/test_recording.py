@@ -11,13 +11,13 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from mock_server.cassette import CassetteWriter, load_steps
-from mock_server.cli import cli
+from replay.cassette import CassetteWriter, load_steps
+from mock_server.cli.main import cli
 from mock_server.config import ClockMode, MockConfig
-from mock_server.recording import FIXTURES_DIR, create_proxy, make_fixtures
+from replay.recording import FIXTURES_DIR, create_proxy, make_fixtures
 from mock_server.server import MockServer, free_port
 
-from .conftest import START_MS, auth, body
+from tests.mock_server.conftest import START_MS, auth, body
 
 NID = "urn:dev:DEVEUI:00000000000000F1:"
 

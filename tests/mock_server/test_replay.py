@@ -14,15 +14,15 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.auth import mint_token
-from mock_server.cassette import load_steps
-from mock_server.cli import cli, main
+from mock_server.http.auth import mint_token
+from replay.cassette import load_steps
+from mock_server.cli.main import cli, main
 from mock_server.config import REPO_ROOT, ClockMode, MockConfig
-from mock_server.recording import FIXTURES_DIR
-from mock_server.replay import Replayer, replay
+from replay.recording import FIXTURES_DIR
+from replay.runner import Replayer, replay
 from mock_server.server import MockServer, free_port
 
-from .conftest import START_MS
+from tests.mock_server.conftest import START_MS
 
 SCRIPTS = REPO_ROOT / "scenarios" / "replays"
 

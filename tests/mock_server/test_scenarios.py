@@ -11,9 +11,9 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from mock_server.cli_serve import build_config
-from mock_server.model import Downlink, Status
-from mock_server.scenarios import (
+from mock_server.cli.serve import build_config
+from mock_server.domain.model import Downlink, Status
+from mock_server.timeline.scenarios import (
     LIBRARY_DIR,
     SCHEMA_PATH,
     STATIC,

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from mock_server.senml import check_pack, decode_vd, is_valid_name
+from mock_server.domain.senml import check_pack, decode_vd, is_valid_name
 
 UNDERSTOOD = frozenset({"bn", "bt", "bu", "bv", "bs", "bver", "n", "u", "v", "vs", "vb", "vd"})
 UNDERSTOOD |= {"s", "t", "ut", "l", "i_"}

@@ -15,7 +15,7 @@ from referencing.jsonschema import DRAFT202012
 from starlette.datastructures import QueryParams
 
 from mock_server import config
-from mock_server.spec import CreateRequest, Spec, json_pointer, load_spec
+from mock_server.openapi.spec import CreateRequest, Spec, json_pointer, load_spec
 
 DEVICE = "urn:dev:ow:10e2073a01080063:"
 PACK = [

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server.model import Downlink, LogEntry, Status
-from mock_server.problems import BadRequest, Conflict, NotFound
-from mock_server.query import SORTABLE, CursorCodec, ListQuery, build_query
-from mock_server.store import NewDownlink, Store
+from mock_server.domain.model import Downlink, LogEntry, Status
+from mock_server.http.problems import BadRequest, Conflict, NotFound
+from mock_server.store.query import SORTABLE, CursorCodec, ListQuery, build_query
+from mock_server.store.memory import NewDownlink, Store
 
 OWNER = "client-a"
 
@@ -129,7 +129,7 @@ def _with_cursor(query: ListQuery, cursor: str, codec: CursorCodec) -> ListQuery
 
 def _query(rng: random.Random, codec: CursorCodec) -> ListQuery:
     raw: dict[str, str] = {}
-    from mock_server.timefmt import format_ms
+    from mock_server.domain.timefmt import format_ms
 
     for name in ("createdSince", "createdBefore", "modifiedSince", "modifiedBefore"):
         if rng.random() < 0.25:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..mutant import MUTANTS
-from . import access, cancel, create, listing, time, validation
+from tests.gallery.mutant import MUTANTS
+from tests.gallery.mutants import access, cancel, create, listing, time, validation
 
 __all__ = ["MUTANTS", "MODULES"]
 

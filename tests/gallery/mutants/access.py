@@ -7,13 +7,13 @@ from typing import Any
 
 import jwt
 
-from mock_server.model import Downlink
-from mock_server.problems import Forbidden, NotFound
-from mock_server.query import ListQuery
-from mock_server.store import Page
+from mock_server.domain.model import Downlink
+from mock_server.http.problems import Forbidden, NotFound
+from mock_server.store.query import ListQuery
+from mock_server.store.memory import Page
 
-from ..mutant import authorised, mock_of, mutant
-from ..rewrite import Answer, Call, Rewrite
+from tests.gallery.mutant import authorised, mock_of, mutant
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
 

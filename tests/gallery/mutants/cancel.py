@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.model import Downlink, LogEntry, Status, cancellable
-from mock_server.problems import MockError
+from mock_server.domain.model import Downlink, LogEntry, Status, cancellable
+from mock_server.http.problems import MockError
 
-from ..mutant import authorised, mock_of, mutant, restamp
-from ..rewrite import Answer, Call, Rewrite
+from tests.gallery.mutant import authorised, mock_of, mutant, restamp
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
 

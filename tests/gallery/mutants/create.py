@@ -10,13 +10,13 @@ import time
 import uuid
 from typing import Any
 
-from mock_server.model import Downlink
-from mock_server.problems import Conflict, MockError
-from mock_server.spec import CreateRequest
-from mock_server.store import NewDownlink
+from mock_server.domain.model import Downlink
+from mock_server.http.problems import Conflict, MockError
+from mock_server.openapi.spec import CreateRequest
+from mock_server.store.memory import NewDownlink
 
-from ..mutant import mock_of, mutant, restamp
-from ..rewrite import Answer, Call, Rewrite
+from tests.gallery.mutant import mock_of, mutant, restamp
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
 

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from mock_server.model import Downlink
-from mock_server.query import SORTABLE, Cursor, ListQuery, SortKey
-from mock_server.store import Page, Store
+from mock_server.domain.model import Downlink
+from mock_server.store.query import SORTABLE, Cursor, ListQuery, SortKey
+from mock_server.store.memory import Page, Store
 
-from ..mutant import mock_of, mutant
-from ..rewrite import Answer, Call, Rewrite
+from tests.gallery.mutant import mock_of, mutant
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
 

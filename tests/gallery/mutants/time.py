@@ -6,11 +6,11 @@ import re
 import uuid
 from typing import Any
 
-from mock_server.model import Downlink, Status
-from mock_server.store import NewDownlink
+from mock_server.domain.model import Downlink, Status
+from mock_server.store.memory import NewDownlink
 
-from ..mutant import authorised, mock_of, mutant, restamp
-from ..rewrite import Answer, Call, Rewrite
+from tests.gallery.mutant import authorised, mock_of, mutant, restamp
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
 

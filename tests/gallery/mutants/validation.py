@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.timefmt import parse_duration_ms
+from mock_server.domain.timefmt import parse_duration_ms
 
-from ..mutant import authorised, mutant
-from ..rewrite import Answer, Call, Rewrite
+from tests.gallery.mutant import authorised, mutant
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__ = ["on_create_body"]
 

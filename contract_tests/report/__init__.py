@@ -1,0 +1,1 @@
+"""What a contract run shows and writes: the console display and the report files."""

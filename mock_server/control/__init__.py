@@ -1,0 +1,1 @@
+"""The control plane (/__mock): routes, journal, faults, seeding."""

@@ -1,0 +1,1 @@
+"""Downlinks, their statuses and lifecycle, SenML, time formats: no HTTP."""

@@ -1,0 +1,169 @@
+"""The domain: downlinks, their log entries, statuses, events and the S1 move table."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+from mock_server.domain.timefmt import format_ms
+
+__all__ = [
+    "Status",
+    "Event",
+    "TERMINAL",
+    "MOVES",
+    "can_move",
+    "LogEntry",
+    "Downlink",
+    "move_logs",
+    "cancellable",
+]
+
+
+class Status(str, enum.Enum):
+    """Where a downlink is in its life (S1)."""
+
+    PENDING = "PENDING"  # accepted and queued, nothing done yet
+    EXECUTING = "EXECUTING"  # being encoded and handed to the network
+    SENT_TO_CARRIER = "SENT_TO_CARRIER"  # the network (carrier) has it
+    RETRY = "RETRY"  # a try failed, another will follow
+    DELIVERED = "DELIVERED"  # terminal: the device has it
+    FAILED = "FAILED"  # terminal: given up (rejected, retries spent, timed out)
+    CANCELLED = "CANCELLED"  # terminal: cancelled by the client
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+class Event(str, enum.Enum):
+    """The log events of the spec's DownlinkEventType (S2)."""
+
+    DOWNLINK_ACCEPTED = "DOWNLINK_ACCEPTED"  # created (C7)
+    DOWNLINK_REJECTED = "DOWNLINK_REJECTED"  # refused by the encoder, from PENDING
+    DOWNLINK_STARTED = "DOWNLINK_STARTED"  # a try begins: EXECUTING
+    DOWNLINK_PART_SENT = "DOWNLINK_PART_SENT"  # one part handed to the carrier
+    DOWNLINK_PART_FAILED = "DOWNLINK_PART_FAILED"  # one try of a part failed
+    DOWNLINK_PART_DELIVERED = "DOWNLINK_PART_DELIVERED"  # one part reached the device
+    DOWNLINK_DELIVERED = "DOWNLINK_DELIVERED"  # every part delivered
+    DOWNLINK_FAILED = "DOWNLINK_FAILED"  # given up, or cancelled (X4)
+
+
+TERMINAL: frozenset[Status] = frozenset({Status.DELIVERED, Status.FAILED, Status.CANCELLED})
+
+# S1: the one table of allowed moves. Terminal states have no way out.
+MOVES: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.EXECUTING, Status.FAILED, Status.CANCELLED}),
+    Status.EXECUTING: frozenset(
+        {Status.SENT_TO_CARRIER, Status.RETRY, Status.FAILED, Status.CANCELLED}
+    ),
+    Status.SENT_TO_CARRIER: frozenset(
+        {Status.DELIVERED, Status.RETRY, Status.FAILED, Status.CANCELLED}
+    ),
+    Status.RETRY: frozenset({Status.EXECUTING, Status.FAILED, Status.CANCELLED}),
+    Status.DELIVERED: frozenset(),
+    Status.FAILED: frozenset(),
+    Status.CANCELLED: frozenset(),
+}
+
+
+def can_move(current: Status, target: Status) -> bool:
+    """Whether S1 allows the move from `current` to `target`."""
+    return target in MOVES[current]
+
+
+@dataclass(slots=True)
+class LogEntry:
+    """One entry of a downlink's `logs` (times in epoch milliseconds)."""
+
+    created_at: int
+    event: str | None = None
+    error_code: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"createdAt": format_ms(self.created_at)}
+        if self.event is not None:
+            out["event"] = self.event
+        if self.error_code is not None:
+            out["errorCode"] = self.error_code
+        return out
+
+
+@dataclass(slots=True)
+class Downlink:
+    """A stored downlink. `owner` is the client (tenant) that may see it (A5).
+
+    `method`, `retry_limit`, `feedback_timeout_ms` and `parts` are what the progression
+    engine reads; they are not part of the public `Downlink` schema. `retries` counts the
+    moves into RETRY so far (S3). `encoded` caches the public JSON until the next change.
+    """
+
+    id: str
+    owner: str
+    network_id: str
+    status: Status
+    created_at: int
+    modified_at: int
+    message: str = ""
+    external_reference: str | None = None
+    logs: list[LogEntry] = field(default_factory=list)
+    method: dict[str, Any] | None = None
+    retry_limit: int = 0
+    feedback_timeout_ms: int | None = None
+    parts: int = 1
+    retries: int = 0
+    progression: str | None = None
+    encoded: bytes | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The public `Downlink` representation (C7, T1)."""
+        out: dict[str, Any] = {"id": self.id, "networkId": self.network_id}
+        if self.external_reference is not None:
+            out["externalReference"] = self.external_reference
+        out["status"] = self.status.value
+        out["message"] = self.message
+        out["createdAt"] = format_ms(self.created_at)
+        out["modifiedAt"] = format_ms(self.modified_at)
+        out["logs"] = [entry.to_json() for entry in self.logs]
+        return out
+
+
+def move_logs(
+    current: Status, target: Status, at: int, *, parts: int = 1, error_code: str | None = None
+) -> list[LogEntry]:
+    """The log entries that S2 appends for the move `current` -> `target` at `at`.
+
+    EXECUTING logs DOWNLINK_STARTED; SENT_TO_CARRIER one DOWNLINK_PART_SENT per part; a
+    failed try (RETRY) DOWNLINK_PART_FAILED with an errorCode; DELIVERED one
+    DOWNLINK_PART_DELIVERED per part then DOWNLINK_DELIVERED; FAILED DOWNLINK_FAILED, or
+    DOWNLINK_REJECTED from PENDING, with an errorCode; CANCELLED DOWNLINK_FAILED with
+    errorCode CANCELLED (X4).
+    """
+    E = Event
+    if target is Status.EXECUTING:
+        return [LogEntry(at, E.DOWNLINK_STARTED.value)]
+    if target is Status.SENT_TO_CARRIER:
+        return [LogEntry(at, E.DOWNLINK_PART_SENT.value) for _ in range(parts)]
+    if target is Status.RETRY:
+        return [LogEntry(at, E.DOWNLINK_PART_FAILED.value, error_code or "CARRIER_ERROR")]
+    if target is Status.DELIVERED:
+        entries = [LogEntry(at, E.DOWNLINK_PART_DELIVERED.value) for _ in range(parts)]
+        return [*entries, LogEntry(at, E.DOWNLINK_DELIVERED.value)]
+    if target is Status.FAILED:
+        if current is Status.PENDING:
+            return [LogEntry(at, E.DOWNLINK_REJECTED.value, error_code or "DOWNLINK_REJECTED")]
+        return [LogEntry(at, E.DOWNLINK_FAILED.value, error_code or "DOWNLINK_FAILED")]
+    if target is Status.CANCELLED:
+        return [LogEntry(at, E.DOWNLINK_FAILED.value, error_code or "CANCELLED")]
+    return []
+
+
+def cancellable(status: Status, forced: bool) -> bool:
+    """X2, X3: PENDING and RETRY may be cancelled; EXECUTING and SENT_TO_CARRIER are in
+    flight and need `forced=true`; terminal states never."""
+    if status in (Status.PENDING, Status.RETRY):
+        return True
+    if status in (Status.EXECUTING, Status.SENT_TO_CARRIER):
+        return forced
+    return False

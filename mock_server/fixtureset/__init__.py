@@ -1,0 +1,1 @@
+"""Fixture files: generate, check, load."""

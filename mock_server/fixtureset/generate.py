@@ -1,0 +1,626 @@
+"""Fixture sets: a device registry and M3 downlink records, made up by Faker, and checked.
+
+A fixture set is one JSON object: ``{"devices": [{"networkId", "tags"}], "downlinks": [M3
+records]}``. `generate` makes one that is deterministic under its seed: the same arguments
+give byte-identical JSON, since every choice comes from a seeded `random.Random` or a
+seeded Faker instance and "now" is a fixed instant unless one is given.
+
+Each downlink's history is a walk over the S1 move table (`model.MOVES`) from PENDING to the
+status it ends in, logged as S2 says (`model.move_logs`); `check_fixture_set` replays logs
+against the same table, so neither keeps a copy of the rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+from faker import Faker
+
+from mock_server.domain.model import MOVES, Event, LogEntry, Status, move_logs
+from mock_server.domain.senml import check_pack
+from mock_server.domain.timefmt import format_ms, parse_rfc3339
+
+__all__ = [
+    "DEFAULT_CLIENTS",
+    "DEFAULT_END",
+    "DEFAULT_END_MS",
+    "generate",
+    "render_fixture_set",
+    "write_fixture_set",
+    "check_fixture_set",
+]
+
+DEFAULT_CLIENTS: tuple[str, ...] = ("demo-client", "acme-utilities", "city-of-delft")
+DEFAULT_END = "2025-06-01T00:00:00.000Z"
+DEFAULT_END_MS = parse_rfc3339(DEFAULT_END)
+"""The instant a generated set ends at unless told otherwise: fixed, so output never varies."""
+
+_SECOND = 1000
+_MINUTE = 60 * _SECOND
+_HOUR = 60 * _MINUTE
+_DAY = 24 * _HOUR
+
+# The key order of a written record: the public `Downlink` fields as the spec lists them,
+# then `owner` (M3). Unknown keys follow, sorted.
+_DOWNLINK_KEYS = (
+    "id",
+    "networkId",
+    "externalReference",
+    "status",
+    "message",
+    "createdAt",
+    "modifiedAt",
+    "logs",
+    "owner",
+)
+_LOG_KEYS = ("createdAt", "event", "errorCode")
+
+# How often each status is chosen once every status has appeared once: most downlinks of
+# a month are done, a few are still in flight.
+_STATUS_WEIGHTS: dict[Status, int] = {
+    Status.PENDING: 6,
+    Status.EXECUTING: 3,
+    Status.SENT_TO_CARRIER: 8,
+    Status.RETRY: 5,
+    Status.DELIVERED: 55,
+    Status.FAILED: 14,
+    Status.CANCELLED: 9,
+}
+
+# How long after the previous move a move into each status happens, in ms (low, high).
+_DELAY: dict[Status, tuple[int, int]] = {
+    Status.EXECUTING: (20, 3 * _SECOND),  # picked off the queue
+    Status.SENT_TO_CARRIER: (100, 5 * _SECOND),  # encoded and handed on
+    Status.RETRY: (2 * _SECOND, 10 * _MINUTE),  # the try failed or went unanswered
+    Status.DELIVERED: (2 * _SECOND, 15 * _MINUTE),  # e.g. LoRa class A waits for an uplink
+    Status.FAILED: (50, 5 * _MINUTE),
+    Status.CANCELLED: (5 * _SECOND, 45 * _MINUTE),
+}
+# A move into EXECUTING after RETRY waits for the back-off.
+_BACKOFF = (30 * _SECOND, 10 * _MINUTE)
+# feedbackTimeout values (C4: at least 10 minutes) that FEEDBACK_TIMEOUT failures wait for.
+_FEEDBACK_TIMEOUTS = (10 * _MINUTE, 30 * _MINUTE, _HOUR, 6 * _HOUR, 12 * _HOUR)
+
+_PART_FAILURES = ("CARRIER_TIMEOUT", "DEVICE_UNREACHABLE", "NETWORK_CONGESTION", "NACK_RECEIVED")
+_REJECTIONS = ("ENCODING_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_FPORT")
+_CARRIER_FAILURES = ("CARRIER_REJECTED", "NETWORK_UNAVAILABLE")
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A sort of device: its `type` tag, its name prefix and the instructions it takes."""
+
+    type: str
+    prefix: str
+    records: Callable[[random.Random, Faker], list[dict[str, Any]]]
+    extra_tag: str | None = None  # "floor" or "street"
+
+
+def _interval(rng: random.Random) -> dict[str, Any]:
+    return {"n": "interval", "u": "s", "v": rng.choice((300, 900, 3600, 21600, 86400))}
+
+
+def _water_meter(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [{"n": "valve", "vb": rng.random() < 0.8}, _interval(rng)]
+
+
+def _thermostat(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [
+        {"n": "setpoint", "u": "Cel", "v": rng.randint(32, 46) / 2},
+        {"n": "mode", "vs": rng.choice(("comfort", "eco", "away", "frost"))},
+        {
+            "n": "display",
+            "vs": rng.choice(("Welkom", "Eco tot 07:00", f"Hallo {fake.first_name()}")),
+        },
+    ]
+
+
+def _boiler(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [
+        {"n": "flowTemperature", "u": "Cel", "v": rng.choice((45, 55, 60, 70))},
+        {"n": "heating", "vb": rng.random() < 0.7},
+    ]
+
+
+def _street_light(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [
+        {"n": "dim", "u": "%", "v": rng.choice((0, 25, 50, 75, 100))},
+        {"n": "schedule", "vs": rng.choice(("dusk-dawn", "19:00-07:00", "22:00-06:00"))},
+    ]
+
+
+def _parking_sensor(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    raw = bytes(rng.getrandbits(8) for _ in range(rng.randint(3, 8)))
+    # vd as RFC 8428 writes it: base64url without padding
+    config = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return [{"n": "config", "vd": config}, _interval(rng)]
+
+
+def _air_quality(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [_interval(rng), {"n": "led", "vb": rng.random() < 0.5}]
+
+
+def _smart_plug(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [
+        {"n": "relay", "vb": rng.random() < 0.5},
+        {"n": "powerLimit", "u": "W", "v": rng.choice((500, 1000, 2300, 3680))},
+    ]
+
+
+def _untagged(rng: random.Random, fake: Faker) -> list[dict[str, Any]]:
+    return [rng.choice((_interval(rng), {"n": "reboot", "vb": True}))]
+
+
+_KINDS: tuple[_Kind, ...] = (
+    _Kind("water-meter", "water-meter", _water_meter),
+    _Kind("thermostat", "thermostat", _thermostat, "floor"),
+    _Kind("boiler-controller", "boiler", _boiler, "floor"),
+    _Kind("street-light", "lamp", _street_light, "street"),
+    _Kind("parking-sensor", "parking", _parking_sensor, "street"),
+    _Kind("air-quality-sensor", "aq", _air_quality, "street"),
+    _Kind("smart-plug", "plug", _smart_plug, "floor"),
+)
+
+
+@dataclass(frozen=True)
+class _Device:
+    network_id: str
+    owner: str
+    tags: dict[str, str]
+    records: Callable[[random.Random, Faker], list[dict[str, Any]]]
+
+
+def _imei(rng: random.Random) -> str:
+    """15 digits: an 8-digit type allocation code (35... as issued to GSMA members), a
+    6-digit serial and a Luhn check digit."""
+    body = [3, 5] + [rng.randint(0, 9) for _ in range(12)]
+    total = 0
+    for i, digit in enumerate(reversed(body)):
+        doubled = digit * 2 if i % 2 == 0 else digit
+        total += doubled - 9 if doubled > 9 else doubled
+    return "".join(map(str, body)) + str(-total % 10)
+
+
+def _network_id(kind: int, rng: random.Random, fake: Faker) -> str:
+    if kind == 0:
+        return f"urn:dev:DEVEUI:{rng.getrandbits(64):016x}:"
+    if kind == 1:
+        return f"urn:dev:IMEI:{_imei(rng)}:"
+    return f"urn:dev:DVNUUID:{fake.uuid4()}:"
+
+
+def _devices(count: int, clients: Sequence[str], rng: random.Random, fake: Faker) -> list[_Device]:
+    # Deal identifier kinds and owners round-robin, then shuffle: every kind and every
+    # client appears as soon as there are enough devices.
+    id_kinds = [i % 3 for i in range(count)]
+    owners = [clients[i % len(clients)] for i in range(count)]
+    rng.shuffle(id_kinds)
+    rng.shuffle(owners)
+    untagged = set(rng.sample(range(count), count // 10 if count >= 5 else 0))
+    seen_ids: set[str] = set()
+    numbers: dict[str, int] = {}
+    out: list[_Device] = []
+    for i in range(count):
+        network_id = _network_id(id_kinds[i], rng, fake)
+        while network_id in seen_ids:
+            network_id = _network_id(id_kinds[i], rng, fake)
+        seen_ids.add(network_id)
+        if i in untagged:
+            out.append(_Device(network_id, owners[i], {}, _untagged))
+            continue
+        kind = rng.choice(_KINDS)
+        numbers[kind.prefix] = numbers.get(kind.prefix, 0) + 1
+        tags = {
+            "name": f"{kind.prefix}-{numbers[kind.prefix]}",
+            "site": fake.city(),
+            "type": kind.type,
+        }
+        if kind.extra_tag == "floor":
+            tags["floor"] = str(rng.randint(0, 6))
+        elif kind.extra_tag == "street":
+            tags["street"] = fake.street_name()
+        out.append(_Device(network_id, owners[i], tags, kind.records))
+    return out
+
+
+def _statuses(count: int, rng: random.Random) -> list[Status]:
+    # Every status once (when there is room), the rest by weight, in random order.
+    firsts = list(Status)[:count]
+    rest = rng.choices(
+        list(_STATUS_WEIGHTS), weights=list(_STATUS_WEIGHTS.values()), k=count - len(firsts)
+    )
+    out = firsts + rest
+    rng.shuffle(out)
+    return out
+
+
+def _reaches(start: Status, goal: Status, *, via_retry: bool) -> bool:
+    """Whether S1 leads from `start` to `goal` without passing through another terminal state
+    (and without RETRY, unless `via_retry`)."""
+    seen, todo = {start}, [start]
+    while todo:
+        current = todo.pop()
+        if current is goal:
+            return True
+        for nxt in MOVES[current]:
+            if nxt in seen or (nxt.terminal and nxt is not goal):
+                continue
+            if nxt is Status.RETRY and not via_retry:
+                continue
+            seen.add(nxt)
+            todo.append(nxt)
+    return False
+
+
+def _walk(goal: Status, rng: random.Random) -> list[Status]:
+    """The statuses of a random walk over S1 from PENDING to `goal`, both included.
+
+    The walk enters RETRY at most a drawn number of times, and exactly that many when `goal`
+    is not terminal (so a RETRY goal is reached through at least one failed try)."""
+    retries = 0 if goal is Status.PENDING else rng.choice((0, 0, 0, 0, 1, 1, 2, 3))
+    if goal is Status.RETRY:
+        retries = max(retries, 1)
+    current, path = Status.PENDING, [Status.PENDING]
+    while not (current is goal and (goal.terminal or retries == 0)):
+        options = []
+        for nxt in sorted(MOVES[current], key=lambda s: s.value):
+            left = retries - (nxt is Status.RETRY)
+            if left < 0 or (nxt.terminal and nxt is not goal):
+                continue
+            if nxt is goal and not goal.terminal and left > 0:
+                # must come back here after the remaining retries
+                if _reaches(nxt, Status.RETRY, via_retry=True):
+                    options.append(nxt)
+                continue
+            if _reaches(nxt, goal, via_retry=left > 0) or nxt is goal:
+                options.append(nxt)
+        if not options:
+            raise RuntimeError(f"S1 leads nowhere from {current.value} towards {goal.value}")
+        # Prefer moving on over giving up early or trying again.
+        weights = [2 if nxt is Status.RETRY or nxt.terminal else 3 for nxt in options]
+        current = rng.choices(options, weights=weights)[0]
+        retries -= current is Status.RETRY
+        path.append(current)
+    return path
+
+
+def _error_code(
+    previous: Status, status: Status, tries_failed: int, rng: random.Random
+) -> str | None:
+    if status is Status.RETRY:
+        return rng.choice(_PART_FAILURES)
+    if status is Status.CANCELLED:
+        return "CANCELLED"  # X4
+    if status is not Status.FAILED:
+        return None
+    if previous is Status.PENDING:
+        return rng.choice(_REJECTIONS)  # logged as DOWNLINK_REJECTED (S2)
+    if previous is Status.RETRY or tries_failed:
+        return "RETRY_LIMIT_EXCEEDED"  # S3
+    if previous is Status.SENT_TO_CARRIER:
+        return rng.choice(("FEEDBACK_TIMEOUT", "FEEDBACK_TIMEOUT", *_CARRIER_FAILURES))  # S4
+    return rng.choice(_CARRIER_FAILURES)
+
+
+def _history(path: list[Status], parts: int, rng: random.Random) -> list[LogEntry]:
+    """The S2 logs of the moves along `path`, at times in ms after DOWNLINK_ACCEPTED at 0."""
+    logs = [LogEntry(0, Event.DOWNLINK_ACCEPTED.value)]
+    at, tries_failed = 0, 0
+    for previous, status in pairwise(path):
+        code = _error_code(previous, status, tries_failed, rng)
+        if code == "FEEDBACK_TIMEOUT":
+            at += rng.choice(_FEEDBACK_TIMEOUTS)
+        else:
+            low, high = _BACKOFF if previous is Status.RETRY else _DELAY[status]
+            at += rng.randint(low, high)
+        logs.extend(move_logs(previous, status, at, parts=parts, error_code=code))
+        tries_failed += status is Status.RETRY
+    return logs
+
+
+def _external_reference(owner_refs: set[str], fake: Faker) -> str:
+    pattern = fake.random_element(("WO-#####", "job-####-??", "ticket-######", "batch-2025-###"))
+    while True:
+        ref = fake.bothify(pattern, letters="abcdefghijklmnopqrstuvwxyz")
+        if ref not in owner_refs:
+            owner_refs.add(ref)
+            return ref
+
+
+def generate(
+    *,
+    seed: int = 0,
+    devices: int = 20,
+    downlinks: int = 200,
+    clients: Sequence[str] = DEFAULT_CLIENTS,
+    end_ms: int | None = None,
+    span_days: int = 30,
+) -> dict[str, Any]:
+    """A fixture set: `devices` devices owned by `clients`, and `downlinks` M3 records.
+
+    Deterministic under `seed`: the same arguments give the same set. Downlinks are created
+    over the `span_days` days before `end_ms` (default `DEFAULT_END_MS`) and every one of
+    their moves happens before it; the ones still in flight moved within the last hours.
+    Raises ValueError on counts, clients or spans that cannot make a set.
+    """
+    if devices < 0 or downlinks < 0:
+        raise ValueError("devices and downlinks must be 0 or more")
+    if downlinks and not devices:
+        raise ValueError("downlinks need at least one device to go to")
+    if not clients or any(not isinstance(c, str) or not c.strip() for c in clients):
+        raise ValueError("clients must be one or more non-empty client ids")
+    if len(set(clients)) != len(clients):
+        raise ValueError("client ids must be distinct")
+    if span_days < 1:
+        raise ValueError("span_days must be 1 or more")
+    end = DEFAULT_END_MS if end_ms is None else end_ms
+    start = end - span_days * _DAY
+
+    rng = random.Random(seed)
+    fake = Faker("nl_NL")
+    fake.seed_instance(seed)
+
+    registry = _devices(devices, list(clients), rng, fake)
+    refs: dict[str, set[str]] = {client: set() for client in clients}
+    records: list[dict[str, Any]] = []
+    for status in _statuses(downlinks, rng):
+        device = rng.choice(registry)
+        pack = [{"bn": device.network_id}, *device.records(rng, fake)]
+        parts = check_pack(pack, understood=()).parts
+        logs = _history(_walk(status, rng), parts, rng)
+        took = logs[-1].created_at
+        # Place the history inside [start, end]; one still in flight moved lately.
+        latest = end - took
+        earliest = max(start, latest - 6 * _HOUR) if not status.terminal else start
+        created = rng.randint(min(earliest, latest), latest)
+        for entry in logs:
+            entry.created_at += created
+        record: dict[str, Any] = {"id": fake.uuid4(), "networkId": device.network_id}
+        if rng.random() < 0.4:
+            record["externalReference"] = _external_reference(refs[device.owner], fake)
+        record.update(
+            status=status.value,
+            message=json.dumps(pack, separators=(",", ":"), ensure_ascii=False),
+            createdAt=format_ms(created),
+            modifiedAt=format_ms(logs[-1].created_at),
+            logs=[entry.to_json() for entry in logs],
+            owner=device.owner,
+        )
+        records.append(record)
+
+    data = {
+        "devices": [{"networkId": d.network_id, "tags": d.tags} for d in registry],
+        "downlinks": records,
+    }
+    return _ordered(data)
+
+
+def _ordered(data: dict[str, Any]) -> dict[str, Any]:
+    """The set in its written order: devices by networkId, downlinks by (createdAt, id),
+    record keys in `_DOWNLINK_KEYS` order, tags by name."""
+
+    def keyed(record: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+        known = [k for k in order if k in record]
+        return {k: record[k] for k in [*known, *sorted(set(record) - set(order))]}
+
+    devices = [
+        {**d, "tags": dict(sorted(d["tags"].items()))} if isinstance(d.get("tags"), dict) else d
+        for d in data.get("devices", [])
+    ]
+    downlinks = []
+    for record in data.get("downlinks", []):
+        record = keyed(record, _DOWNLINK_KEYS)
+        if isinstance(record.get("logs"), list):
+            record["logs"] = [
+                keyed(e, _LOG_KEYS) if isinstance(e, dict) else e for e in record["logs"]
+            ]
+        downlinks.append(record)
+    devices.sort(key=lambda d: str(d.get("networkId", "")))
+    downlinks.sort(key=lambda r: (str(r.get("createdAt", "")), str(r.get("id", ""))))
+    return {"devices": devices, "downlinks": downlinks}
+
+
+def render_fixture_set(data: dict[str, Any]) -> str:
+    """The set as pretty JSON text in a stable order (see `_ordered`), ending in a newline."""
+    return json.dumps(_ordered(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_fixture_set(data: dict[str, Any], path: Path) -> None:
+    """Write the set to `path` as UTF-8 pretty JSON in a stable order."""
+    Path(path).write_text(render_fixture_set(data), encoding="utf-8")
+
+
+def _time_problem(value: Any) -> str | None:
+    """Why `value` is not a T1 timestamp (RFC 3339 UTC, exactly three fractional digits)."""
+    if not isinstance(value, str):
+        return f"{value!r} is not a date-time string"
+    try:
+        ms = parse_rfc3339(value)
+    except ValueError as exc:
+        return str(exc)
+    if format_ms(ms) != value:
+        return f"{value!r} is not written as T1 says: UTC, a Z, three fractional digits, e.g. {format_ms(ms)}"
+    return None
+
+
+def _pack(message: Any) -> list[Any] | None:
+    if not isinstance(message, str):
+        return None
+    try:
+        pack = json.loads(message)
+    except ValueError:
+        return None
+    return pack if isinstance(pack, list) and pack else None
+
+
+def _replay(entries: list[tuple[Any, Any]], parts: int) -> tuple[Status, str | None]:
+    """Read logs back into S1 moves: each move must account for the next entries exactly as
+    S2 logs it (`move_logs`). Returns the status reached, and what went wrong if anything."""
+    current, i = Status.PENDING, 1
+    while i < len(entries):
+        code = entries[i][1]
+        fits: list[tuple[Status, int]] = []
+        for target in sorted(MOVES[current], key=lambda s: s.value):
+            logged = move_logs(current, target, 0, parts=parts, error_code=code)
+            expected = [(e.event, e.error_code) for e in logged]
+            if entries[i : i + len(expected)] == expected:
+                fits.append((target, len(expected)))
+        # DOWNLINK_FAILED ends both FAILED and CANCELLED; the errorCode tells them apart:
+        # CANCELLED is logged with errorCode CANCELLED and nothing else (X4).
+        cancel = [fit for fit in fits if fit[0] is Status.CANCELLED]
+        others = [fit for fit in fits if fit[0] is not Status.CANCELLED]
+        fits = (cancel or others) if code == "CANCELLED" else others
+        if not fits:
+            event = entries[i][0]
+            return current, (
+                f"logs[{i}] ({event}{f', {code}' if code else ''}) is not what any S1 move out of"
+                f" {current.value} logs (S2)"
+            )
+        current, i = fits[0][0], i + fits[0][1]
+    return current, None
+
+
+def _check_downlink(record: Any, where: str, problems: list[str]) -> None:
+    if not isinstance(record, dict):
+        problems.append(f"{where}: expected an object")
+        return
+    unknown = sorted(set(record) - set(_DOWNLINK_KEYS))
+    if unknown:
+        problems.append(
+            f"{where}: unknown keys {', '.join(unknown)} (M3 takes {', '.join(_DOWNLINK_KEYS)})"
+        )
+    network_id = record.get("networkId")
+    if not isinstance(network_id, str) or not network_id:
+        problems.append(f"{where}: networkId must be a non-empty string (M3)")
+    status_text = record.get("status", Status.PENDING.value)
+    try:
+        status: Status | None = Status(status_text)
+    except ValueError:
+        status = None
+        problems.append(f"{where}: unknown status {status_text!r}: one of {', '.join(Status)}")
+
+    times: dict[str, int] = {}
+    for name in ("createdAt", "modifiedAt"):
+        if name in record:
+            problem = _time_problem(record[name])
+            if problem:
+                problems.append(f"{where}.{name}: {problem}")
+            else:
+                times[name] = parse_rfc3339(record[name])
+    created, modified = times.get("createdAt"), times.get("modifiedAt")
+    if created is not None and modified is not None and modified < created:
+        problems.append(
+            f"{where}: modifiedAt {record['modifiedAt']} is before createdAt {record['createdAt']} (T2)"
+        )
+
+    message = record.get("message", "")
+    pack = _pack(message)
+    parts = 1
+    if message != "" and pack is None:
+        problems.append(f"{where}.message: not a SenML pack as compact JSON text (C7)")
+    elif pack is not None:
+        report = check_pack(pack, understood=())
+        parts = report.parts
+        if report.device != network_id:
+            problems.append(
+                f"{where}: networkId {network_id!r} is not the pack's bn {report.device!r} (C7)"
+            )
+
+    logs = record.get("logs")
+    if logs is None:
+        return
+    if not isinstance(logs, list) or not logs or not all(isinstance(e, dict) for e in logs):
+        problems.append(f"{where}.logs: must be a non-empty array of log entries")
+        return
+    stamps: list[int | None] = []
+    for j, entry in enumerate(logs):
+        problem = _time_problem(entry.get("createdAt"))
+        if problem:
+            problems.append(f"{where}.logs[{j}].createdAt: {problem}")
+        stamps.append(None if problem else parse_rfc3339(entry["createdAt"]))
+    known = [t for t in stamps if t is not None]
+    if known != sorted(known):
+        problems.append(f"{where}.logs: entries are out of createdAt order (T2)")
+    if logs[0].get("event") != Event.DOWNLINK_ACCEPTED.value:
+        problems.append(f"{where}.logs[0]: the first entry must be DOWNLINK_ACCEPTED (C7)")
+    elif created is not None and stamps[0] is not None and stamps[0] != created:
+        problems.append(f"{where}.logs[0]: DOWNLINK_ACCEPTED is not at createdAt (C7)")
+    if modified is not None and stamps[-1] is not None and stamps[-1] != modified:
+        problems.append(f"{where}.logs: the last entry is not at modifiedAt (T2)")
+    if logs[0].get("event") == Event.DOWNLINK_ACCEPTED.value:
+        reached, problem = _replay([(e.get("event"), e.get("errorCode")) for e in logs], parts)
+        if problem:
+            problems.append(f"{where}.{problem}")
+        elif status is not None and reached is not status:
+            problems.append(
+                f"{where}: the logs lead to {reached.value}, the status is {status.value} (S1, S2)"
+            )
+
+
+def check_fixture_set(data: Any) -> list[str]:
+    """Every problem of a fixture set, one readable line each; empty when it is sound.
+
+    Checks the shape, unique device networkIds, unique downlink ids, unique (owner,
+    externalReference) (C6), known statuses, T1 timestamps, modifiedAt >= createdAt (T2),
+    networkId = the pack's bn (C7), and that the logs replay as S1 moves logged per S2,
+    in time order, from DOWNLINK_ACCEPTED at createdAt to the status at modifiedAt.
+    """
+    if not isinstance(data, dict):
+        return ["the fixture set must be a JSON object with 'devices' and 'downlinks'"]
+    problems: list[str] = []
+    unknown = sorted(set(data) - {"devices", "downlinks"})
+    if unknown:
+        problems.append(f"unknown top-level keys {', '.join(unknown)}: only devices and downlinks")
+    devices, downlinks = data.get("devices", []), data.get("downlinks", [])
+    if not isinstance(devices, list):
+        problems.append("devices must be an array")
+        devices = []
+    if not isinstance(downlinks, list):
+        problems.append("downlinks must be an array")
+        downlinks = []
+
+    network_ids: set[str] = set()
+    for i, device in enumerate(devices):
+        where = f"devices[{i}]"
+        if (
+            not isinstance(device, dict)
+            or not isinstance(device.get("networkId"), str)
+            or not device["networkId"]
+        ):
+            problems.append(f"{where}: expected an object with a non-empty networkId")
+            continue
+        if device["networkId"] in network_ids:
+            problems.append(f"{where}: duplicate networkId {device['networkId']!r}")
+        network_ids.add(device["networkId"])
+        tags = device.get("tags", {})
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            problems.append(f"{where}.tags: must be an object of string values (L1)")
+
+    ids: set[str] = set()
+    references: set[tuple[str, str]] = set()
+    for i, record in enumerate(downlinks):
+        where = f"downlinks[{i}]"
+        _check_downlink(record, where, problems)
+        if not isinstance(record, dict):
+            continue
+        did = record.get("id")
+        if did is not None:
+            if did in ids:
+                problems.append(f"{where}: duplicate id {did!r}")
+            ids.add(did)
+        reference = record.get("externalReference")
+        if reference is not None:
+            key = (str(record.get("owner", "default")), str(reference))
+            if key in references:
+                problems.append(
+                    f"{where}: externalReference {reference!r} is already used by owner {key[0]!r} (C6)"
+                )
+            references.add(key)
+    return problems

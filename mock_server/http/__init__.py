@@ -1,0 +1,1 @@
+"""The public API's edge: routes, authentication, problem+json, bodies."""

@@ -1,0 +1,220 @@
+"""The four public operations of openapi.json. Handlers stay thin: parse, call, render."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mock_server.mock import Mock
+from mock_server.domain.model import Status, cancellable
+from mock_server.http.problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, Violation
+from mock_server.store.query import build_query
+from mock_server.store.memory import Page
+
+__all__ = ["routes", "read_body", "read_json_body"]
+
+_JSON = "application/json"
+
+
+def _mock(request: Request) -> Mock:
+    return request.app.state.mock
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, or 413 as soon as it is known to be over `limit` bytes (E3)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json_body(request: Request, limit: int) -> Any:
+    """The request's JSON body: 415 unless JSON (E3), 413 over `limit`, 400 if malformed."""
+    ctype = request.headers.get("content-type", "")
+    media = ctype.split(";", 1)[0].strip().lower()
+    if media != _JSON and not (media.startswith("application/") and media.endswith("+json")):
+        raise UnsupportedMediaType(
+            f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
+        )
+    body = await read_body(request, limit)
+    try:
+        # The standard parser keeps big integers exact; NaN and Infinity are not JSON.
+        return json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+        raise BadRequest(
+            "the body is not valid JSON", errors=[{"pointer": "#", "detail": reason}]
+        ) from None
+
+
+def _params(
+    request: Request, mock: Mock, operation_id: str, *, report: bool = True
+) -> tuple[dict[str, Any], dict[str, str], list[Violation]]:
+    """The operation's query parameters, coerced and validated from the spec (E2), as
+    sent, and what is wrong with them (raised at once unless `report` is False, for a
+    caller that adds its own findings first). Each may be given once (which of two would
+    win?), and only those the spec declares."""
+    items = request.query_params.multi_items()
+    raw = dict(items)
+    errors = mock.spec.unknown_params(operation_id, raw)
+    if len(raw) != len(items):
+        counts: dict[str, int] = {}
+        for name, _ in items:
+            counts[name] = counts.get(name, 0) + 1
+        errors += [
+            {"parameter": name, "detail": "is given more than once"}
+            for name, n in counts.items()
+            if n > 1
+        ]
+    params, invalid = mock.spec.coerce_params(operation_id, raw)
+    errors += invalid
+    if errors and report:
+        raise BadRequest("the request has invalid query parameters", errors=errors)
+    return params, raw, errors
+
+
+def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(body, status_code=status, headers=headers, media_type=_JSON)
+
+
+# -- GET /downlinks ---------------------------------------------------------------
+
+
+async def search_downlinks(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+    owner = principal.client_id
+    origin = mock.config.public_url or _origin(request)
+    # A repeated query on an unchanged store: the page rendered last time (pagecache.py).
+    key = (owner, request.scope["query_string"], origin)
+    version = mock.store.version
+    cached = mock.pages.get(version, key)
+    if cached is not None:
+        return _json(cached)
+    # E2: the spec's findings and the list rules' (dates, limit, sort) in one answer.
+    params, raw, errors = _params(request, mock, "searchDownlinks", report=False)
+    query = build_query(params, raw, mock.cursors, owner, errors=errors)
+    body = _render_page(origin, mock, owner, query, mock.store.page(owner, query))
+    mock.pages.put(version, key, body)
+    return _json(body)
+
+
+def _origin(request: Request) -> str:
+    """scheme://host[:port] of the request, as the client addressed it (for L5 links)."""
+    scope = request.scope
+    host = request.headers.get("host")
+    if not host:
+        server = scope.get("server") or ("127.0.0.1", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
+
+
+def _render_page(origin: str, mock: Mock, owner: str, query: Any, page: Page) -> bytes:
+    encoded = mock.store.encoded
+    parts = [b'{"items":[', b",".join([encoded(dl) for dl in page.items]), b"]"]
+    if page.items and (page.has_next or page.has_prev):
+        # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting).
+        prefix = f"{origin}/downlinks?{urlencode({**query.raw, 'limit': query.limit})}&cursor="
+        if page.has_next:
+            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[-1]), False)
+            parts += [b',"next":', orjson.dumps(prefix + cursor)]
+        if page.has_prev:
+            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[0]), True)
+            parts += [b',"prev":', orjson.dumps(prefix + cursor)]
+    parts.append(b"}")
+    return b"".join(parts)
+
+
+# -- POST /downlinks --------------------------------------------------------------
+
+
+async def create_downlink(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.write")
+    _params(request, mock, "createDownlink")
+    body = await read_json_body(request, mock.config.body_limit)
+    new, errors = mock.spec.validate_create(body)
+    if new is None:
+        raise BadRequest("the downlink request is invalid", errors=errors)
+    owner = principal.client_id
+    now = mock.clock.now()
+    if new.dry_run:
+        # C8: everything is validated, uniqueness included, and nothing is stored.
+        preview = mock.store.create(owner, new, now, dry_run=True)
+        return _json(mock.store.encoded(preview), 201)
+    dl = mock.store.create(owner, new, now)
+    return _json(mock.store.encoded(dl), 201, {"Location": f"/downlinks/{dl.id}"})
+
+
+# -- GET /downlinks/{downlinkId} ----------------------------------------------------
+
+
+async def get_downlink(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+    if request.scope["query_string"]:
+        _params(request, mock, "getDownlink")
+    dl = mock.store.get(principal.client_id, request.path_params["downlinkId"])
+    return _json(mock.store.encoded(dl))
+
+
+# -- DELETE /downlinks/{downlinkId} -------------------------------------------------
+
+
+async def cancel_downlink(request: Request) -> Response:
+    mock = _mock(request)
+    mock.tick()
+    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.delete")
+    params, _, _ = _params(request, mock, "cancelDownlink")
+    forced = bool(params.get("forced", False))
+    store = mock.store
+    with store.lock:
+        dl = store.get(principal.client_id, request.path_params["downlinkId"])
+        if not cancellable(dl.status, forced):
+            hint = (
+                " without forced=true: it is in flight"
+                if not forced and cancellable(dl.status, True)
+                else ""
+            )
+            raise Conflict(f"a {dl.status.value} downlink cannot be cancelled{hint}")
+        store.transition(dl, Status.CANCELLED, mock.clock.now())
+    return Response(status_code=202)
+
+
+async def _collection(request: Request) -> Response:
+    if request.method == "POST":
+        return await create_downlink(request)
+    return await search_downlinks(request)
+
+
+async def _item(request: Request) -> Response:
+    if request.method == "DELETE":
+        return await cancel_downlink(request)
+    return await get_downlink(request)
+
+
+# One route per path, so that a 405 lists every method the path has (E3).
+routes = [
+    Route("/downlinks", _collection, methods=["GET", "POST"]),
+    Route("/downlinks/{downlinkId}", _item, methods=["GET", "DELETE"]),
+]

@@ -1,0 +1,1 @@
+"""The OpenAPI documents as data, and JSON Schema validation driven by them."""

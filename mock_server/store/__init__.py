@@ -1,0 +1,1 @@
+"""Where downlinks live: the store interface, the memory store, queries, page cache."""

@@ -1,0 +1,1 @@
+"""The clock, scenarios and progressions (due moves)."""

@@ -1,0 +1,229 @@
+"""The progression engine: plays each new downlink's timeline on the mock's clock (S3, S4).
+
+A timeline keeps one timer on the clock (its next step) and, while SENT_TO_CARRIER, one
+for the feedback timeout. A step fires at its due instant (T3), takes the store lock and
+first checks that the downlink is still where the timeline left it: a cancel, an M4 move
+or an M2 reset in between ends the timeline instead (so nothing is ever logged after a
+terminal state, and no move races another). Nothing is polled: the request path pays the
+clock's one heap peek, however many timelines are live.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from functools import partial
+from typing import Any
+
+from mock_server.timeline.clock import Clock, Timer
+from mock_server.domain.model import Downlink, Event, LogEntry, Status
+from mock_server.http.problems import Conflict
+from mock_server.timeline.scenarios import Delay, Progression, Scenario, Step
+from mock_server.store.memory import Store
+
+__all__ = ["Progressions", "RETRY_LIMIT_EXCEEDED", "FEEDBACK_TIMEOUT", "CARRIER_ERROR"]
+
+RETRY_LIMIT_EXCEEDED = "RETRY_LIMIT_EXCEEDED"  # S3: a failed try with no retry left
+FEEDBACK_TIMEOUT = "FEEDBACK_TIMEOUT"  # S4: too long in SENT_TO_CARRIER
+CARRIER_ERROR = "CARRIER_ERROR"  # a failed try's errorCode when the step names none
+_TWO_64 = float(1 << 64)
+
+
+class _Timeline:
+    """One downlink's place in its progression."""
+
+    __slots__ = (
+        "dl",
+        "progression",
+        "steps",
+        "index",
+        "seen",
+        "delivered",
+        "key",
+        "draws",
+        "timer",
+        "deadline",
+        "done",
+    )
+
+    def __init__(self, dl: Downlink, progression: Progression, key: bytes | None) -> None:
+        self.dl = dl
+        self.progression = progression
+        self.steps = progression.steps  # this try's steps
+        self.index = 0  # the next step
+        self.seen = len(dl.logs)  # log length after the timeline's own last change
+        self.delivered = 0  # parts delivered so far (S2 per-part events)
+        self.key = key  # seed and creation ordinal; None: unseeded draws
+        self.draws = 0
+        self.timer: Timer | None = None
+        self.deadline: Timer | None = None  # the feedback timeout (S4)
+        self.done = False
+
+
+class Progressions:
+    """Chooses and plays progressions. Hook `start` on `Store.on_create`, `reset` on M2."""
+
+    def __init__(self, clock: Clock, store: Store, scenario: Scenario) -> None:
+        self.clock = clock
+        self.store = store
+        self.configured = scenario  # what M2 returns to
+        self.scenario = scenario  # what new downlinks get (M6 swaps it)
+        # Timelines with a move or a timeout still to come (one ended by a cancel or M4
+        # counts until its next timer notices).
+        self.live = 0
+        self._ordinal = 0
+
+    # -- the scenario ------------------------------------------------------------------
+
+    def use(self, scenario: Scenario) -> None:
+        """New downlinks get `scenario` (M6); timelines already running go on as they were."""
+        with self.store.lock:
+            self.scenario = scenario
+            self._ordinal = 0
+
+    def reset(self) -> None:
+        """M2: back to the configured scenario (the reset clock dropped every timer)."""
+        with self.store.lock:
+            self.scenario = self.configured
+            self._ordinal = 0
+            self.live = 0
+
+    def describe(self) -> dict[str, Any]:
+        """The current scenario's summary, with the count of live timelines."""
+        return {**self.scenario.summary(), "liveTimelines": self.live}
+
+    # -- timelines ---------------------------------------------------------------------
+
+    def start(self, dl: Downlink) -> None:
+        """Give a new downlink its progression and schedule its first step."""
+        scenario = self.scenario
+        progression = scenario.choose(dl)
+        dl.progression = progression.name
+        ordinal = self._ordinal
+        self._ordinal += 1
+        if progression.still:
+            return
+        key = None if scenario.seed is None else f"{scenario.seed}:{ordinal}".encode()
+        timeline = _Timeline(dl, progression, key)
+        self.live += 1
+        self._schedule_next(timeline, dl.created_at)
+
+    def _schedule_next(self, tl: _Timeline, base: int) -> None:
+        if tl.index < len(tl.steps):
+            due = base + self._delay(tl, tl.steps[tl.index].delay)
+            tl.timer = self.clock.schedule(due, partial(self._fire, tl))
+        else:
+            tl.timer = None
+            if tl.deadline is None:
+                self._end(tl)
+
+    def _fire(self, tl: _Timeline, due: int) -> None:
+        with self.store.lock:
+            if tl.done:
+                return
+            tl.timer = None
+            if self._interfered(tl):
+                return
+            step = tl.steps[tl.index]
+            tl.index += 1
+            if step.chance >= 1 or self._draw(tl) < step.chance:
+                try:
+                    self._apply(tl, step, due)
+                except Conflict:  # a move S1 forbids: checked at load, so never expected
+                    self._end(tl)
+                    return
+                tl.seen = len(tl.dl.logs)
+                if tl.dl.status.terminal:
+                    self._end(tl)
+                    return
+            self._schedule_next(tl, due)
+
+    def _apply(self, tl: _Timeline, step: Step, at: int) -> None:
+        dl, store = tl.dl, self.store
+        if step.target is None:
+            # Parts reach the device; one is always left for the DELIVERED move.
+            count = min(step.parts_delivered, dl.parts - 1 - tl.delivered)
+            if count > 0:
+                event = Event.DOWNLINK_PART_DELIVERED.value
+                store.append_logs(dl, [LogEntry(at, event) for _ in range(count)], at)
+                tl.delivered += count
+            return
+        target = step.target
+        if target is not Status.SENT_TO_CARRIER:
+            self._disarm(tl)
+        if target is Status.RETRY:
+            code = step.error_code or CARRIER_ERROR
+            if dl.retries < dl.retry_limit:
+                store.transition(dl, Status.RETRY, at, error_code=code)
+                tl.steps, tl.index = tl.progression.retry_steps, 0
+            else:
+                # S3: the try failed and no retry is left.
+                entries = [
+                    LogEntry(at, Event.DOWNLINK_PART_FAILED.value, code),
+                    LogEntry(at, Event.DOWNLINK_FAILED.value, RETRY_LIMIT_EXCEEDED),
+                ]
+                store.transition(dl, Status.FAILED, at, entries=entries)
+            return
+        # Parts delivered on an earlier try are neither sent nor delivered again.
+        remaining = dl.parts - tl.delivered
+        store.transition(dl, target, at, error_code=step.error_code, parts=remaining)
+        if target is Status.SENT_TO_CARRIER:
+            self._arm(tl)
+
+    # -- the feedback timeout (S4) -----------------------------------------------------
+
+    def _arm(self, tl: _Timeline) -> None:
+        timeout = tl.dl.feedback_timeout_ms or tl.progression.feedback_timeout_ms
+        if timeout and tl.deadline is None:
+            due = tl.dl.modified_at + timeout
+            tl.deadline = self.clock.schedule(due, partial(self._expire, tl))
+
+    def _disarm(self, tl: _Timeline) -> None:
+        if tl.deadline is not None:
+            tl.deadline.cancelled = True
+            tl.deadline = None
+
+    def _expire(self, tl: _Timeline, due: int) -> None:
+        with self.store.lock:
+            if tl.done:
+                return
+            tl.deadline = None
+            if self._interfered(tl):
+                return
+            if tl.dl.status is Status.SENT_TO_CARRIER:
+                self.store.transition(tl.dl, Status.FAILED, due, error_code=FEEDBACK_TIMEOUT)
+            self._end(tl)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _interfered(self, tl: _Timeline) -> bool:
+        """Whether something else changed the downlink (cancel, M4): then the timeline ends."""
+        dl = tl.dl
+        if len(dl.logs) != tl.seen or dl.status.terminal:
+            self._end(tl)
+            return True
+        return False
+
+    def _end(self, tl: _Timeline) -> None:
+        if tl.done:
+            return
+        tl.done = True
+        if tl.timer is not None:
+            tl.timer.cancelled = True
+            tl.timer = None
+        self._disarm(tl)
+        self.live -= 1
+
+    def _draw(self, tl: _Timeline) -> float:
+        """A number in [0, 1): from the seed and the downlink's creation ordinal, so one
+        downlink's luck does not depend on how others' timelines interleave."""
+        if tl.key is None:
+            return random.random()
+        tl.draws += 1
+        digest = hashlib.blake2b(tl.key + b":%d" % tl.draws, digest_size=8).digest()
+        return int.from_bytes(digest, "big") / _TWO_64
+
+    def _delay(self, tl: _Timeline, delay: Delay) -> int:
+        if not delay.random:
+            return delay.low
+        return min(delay.high, delay.low + int(self._draw(tl) * (delay.high - delay.low + 1)))

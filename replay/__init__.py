@@ -1,0 +1,1 @@
+"""Record and replay request sequences against any implementation of the API."""
