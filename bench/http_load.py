@@ -37,8 +37,8 @@ import orjson
 from bench.dataset import DEVICE_COUNT, OWNER, SPAN_MS, create_body, make_devices, make_downlinks
 from bench.encoding import compare_encoders
 from bench.loadgen import Load, LoadResult, find_wrk, run_load
-from mock_server.http.auth import mint_token
 from mock_server.domain.timefmt import format_ms
+from mock_server.http.auth import mint_token
 
 __all__ = ["main"]
 

@@ -17,10 +17,9 @@ import time
 
 import orjson
 
-from mock_server.store.memory import Store
-
 from bench.dataset import make_devices, make_downlinks
 from bench.serve import rss_kib
+from mock_server.store.memory import Store
 
 __all__ = ["measure", "main"]
 

@@ -46,10 +46,9 @@ def rss_kib() -> int:
 
 
 def _mock_app(count: int, end_ms: int, seed: int, page_cache: int) -> Starlette:
+    from bench.dataset import make_devices, make_downlinks
     from mock_server.app import create_app
     from mock_server.config import MockConfig
-
-    from bench.dataset import make_devices, make_downlinks
 
     app = create_app(MockConfig(log_level="warning", page_cache=page_cache))
     store = app.state.mock.store

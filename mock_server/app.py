@@ -10,12 +10,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mock_server.control import journal_routes, routes as control_routes
-from mock_server.http import api
 from mock_server.config import MockConfig
+from mock_server.control import journal_routes
+from mock_server.control import routes as control_routes
 from mock_server.control.journal import JournalMiddleware
-from mock_server.mock import Mock
+from mock_server.http import api
 from mock_server.http.problems import MockError, problem_response
+from mock_server.mock import Mock
 
 __all__ = ["create_app", "MockApp"]
 

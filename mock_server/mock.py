@@ -6,18 +6,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mock_server import __version__
-from mock_server.http.auth import Authenticator
-from mock_server.timeline.clock import Clock
 from mock_server.config import MockConfig
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
-from mock_server.store.pagecache import PageCache
-from mock_server.timeline.progression import Progressions
-from mock_server.store.query import CursorCodec
-from mock_server.timeline.scenarios import load_scenario
 from mock_server.control.seeding import load_fixture_file
+from mock_server.http.auth import Authenticator
 from mock_server.openapi.spec import Spec, load_spec
 from mock_server.store.memory import Store
+from mock_server.store.pagecache import PageCache
+from mock_server.store.query import CursorCodec
+from mock_server.timeline.clock import Clock
+from mock_server.timeline.progression import Progressions
+from mock_server.timeline.scenarios import load_scenario
 
 __all__ = ["Mock"]
 

@@ -27,9 +27,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from replay.cassette import HOP_HEADERS, CassetteWriter, message_body, redact_headers
-from mock_server.http.problems import problem_response
 from mock_server.domain.timefmt import format_ms
+from mock_server.http.problems import problem_response
+from replay.cassette import HOP_HEADERS, CassetteWriter, message_body, redact_headers
 
 __all__ = ["create_proxy", "make_fixtures", "FIXTURES_DIR", "main"]
 
@@ -212,10 +212,10 @@ _SESSIONS: dict[str, Callable[[httpx.Client], None]] = {
 
 def make_fixtures(out: Path = FIXTURES_DIR) -> list[Path]:
     """Record each shipped session through the proxy against a fresh mock; the paths."""
-    from mock_server.http.auth import mint_token
     from mock_server.config import ClockMode, MockConfig
-    from mock_server.server import MockServer
     from mock_server.domain.timefmt import parse_rfc3339
+    from mock_server.http.auth import mint_token
+    from mock_server.server import MockServer
 
     written = []
     config = MockConfig(clock_mode=ClockMode.MANUAL, clock_start=parse_rfc3339(_START))

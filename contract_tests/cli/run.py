@@ -169,7 +169,9 @@ def run_command(
     results = sorted(results + ran, key=lambda r: order.get(r.check.name, len(order)))
 
     notes: list[str] = []
-    from contract_tests import schemathesis_run  # imports Schemathesis: only once the checks are done
+    from contract_tests import (
+        schemathesis_run,  # imports Schemathesis: only once the checks are done
+    )
 
     why_not = _wants_schemathesis(schemathesis, only_keys, skip_keys)
     if why_not is None:

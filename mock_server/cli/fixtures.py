@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mock_server.domain.timefmt import parse_rfc3339
 from mock_server.fixtureset.generate import (
     DEFAULT_CLIENTS,
     DEFAULT_END,
@@ -15,7 +16,6 @@ from mock_server.fixtureset.generate import (
     render_fixture_set,
     write_fixture_set,
 )
-from mock_server.domain.timefmt import parse_rfc3339
 
 __all__ = ["fixtures_group"]
 

@@ -19,9 +19,9 @@ def cli() -> None:
 
 def _register() -> None:
     from mock_server.cli.fixtures import fixtures_group
-    from replay.cli import record_command, replay_command
     from mock_server.cli.serve import serve_command
     from mock_server.cli.token import token_command
+    from replay.cli import record_command, replay_command
 
     cli.add_command(serve_command, "serve")
     cli.add_command(token_command, "token")

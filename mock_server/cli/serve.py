@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig
-from mock_server.timeline.scenarios import ScenarioError, load_scenario
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.timeline.scenarios import ScenarioError, load_scenario
 
 __all__ = ["serve_command", "build_config"]
 

@@ -6,8 +6,8 @@ import time
 
 import click
 
-from mock_server.http.auth import SCOPES, mint_token
 from mock_server.config import AuthMode
+from mock_server.http.auth import SCOPES, mint_token
 
 __all__ = ["token_command"]
 

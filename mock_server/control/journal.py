@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import jwt
 import orjson
 
-from mock_server.http.problems import BadRequest, Violation
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
+from mock_server.http.problems import BadRequest, Violation
 
 if TYPE_CHECKING:
     from mock_server.mock import Mock

@@ -9,9 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.http.api import read_json_body
 from mock_server.control.faults import MAX_LATENCY_MS
 from mock_server.control.journal import parse_filter
+from mock_server.http.api import read_json_body
 from mock_server.mock import Mock
 
 __all__ = ["routes", "OPENAPI_PATHS"]

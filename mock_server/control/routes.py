@@ -9,20 +9,26 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.http.api import read_body, read_json_body
 from mock_server.config import AuthMode
 from mock_server.control.journal_routes import OPENAPI_PATHS as JOURNAL_PATHS
-from mock_server.mock import Mock
+from mock_server.control.seeding import parse_devices, parse_downlinks
 from mock_server.domain.model import Status
+from mock_server.domain.timefmt import format_ms, parse_duration_ms, parse_rfc3339
+from mock_server.http.api import read_body, read_json_body
 from mock_server.http.problems import (
     BadRequest,
     NotFound,
     Unauthorized,
     UnsupportedMediaType,
 )
-from mock_server.timeline.scenarios import ScenarioError, load_named, parse_scenario, parse_text, scenario_schema
-from mock_server.control.seeding import parse_devices, parse_downlinks
-from mock_server.domain.timefmt import format_ms, parse_duration_ms, parse_rfc3339
+from mock_server.mock import Mock
+from mock_server.timeline.scenarios import (
+    ScenarioError,
+    load_named,
+    parse_scenario,
+    parse_text,
+    scenario_schema,
+)
 
 __all__ = ["routes", "CONTROL_OPENAPI"]
 

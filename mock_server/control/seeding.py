@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 
 from mock_server.domain.model import Downlink, LogEntry, Status
-from mock_server.http.problems import BadRequest, Violation
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.http.problems import BadRequest, Violation
 
 __all__ = [
     "parse_downlinks",

@@ -11,11 +11,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.mock import Mock
 from mock_server.domain.model import Status, cancellable
-from mock_server.http.problems import BadRequest, Conflict, PayloadTooLarge, UnsupportedMediaType, Violation
-from mock_server.store.query import build_query
+from mock_server.http.problems import (
+    BadRequest,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Violation,
+)
+from mock_server.mock import Mock
 from mock_server.store.memory import Page
+from mock_server.store.query import build_query
 
 __all__ = ["routes", "read_body", "read_json_body"]
 

@@ -22,8 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from mock_server.config import AuthMode
-from mock_server.http.problems import Forbidden, Unauthorized
 from mock_server.domain.timefmt import format_ms
+from mock_server.http.problems import Forbidden, Unauthorized
 
 __all__ = [
     "SCOPES",

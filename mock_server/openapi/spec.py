@@ -30,6 +30,8 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mock_server import config
+from mock_server.domain.senml import check_pack
+from mock_server.domain.timefmt import parse_duration_ms
 from mock_server.http.problems import Violation
 from mock_server.openapi.validation import (
     discriminator_variants,
@@ -39,8 +41,6 @@ from mock_server.openapi.validation import (
     show_value,
     validator_class,
 )
-from mock_server.domain.senml import check_pack
-from mock_server.domain.timefmt import parse_duration_ms
 
 __all__ = ["CreateRequest", "Spec", "load_spec", "json_pointer", "FEEDBACK_TIMEOUT_MIN_MS"]
 

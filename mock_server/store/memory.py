@@ -20,9 +20,9 @@ import orjson
 from sortedcontainers import SortedList
 
 from mock_server.domain.model import Downlink, LogEntry, Status, can_move, move_logs
+from mock_server.domain.timefmt import MAX_MS
 from mock_server.http.problems import Conflict, NotFound
 from mock_server.store.query import ListQuery
-from mock_server.domain.timefmt import MAX_MS
 
 __all__ = ["Store", "Page", "NewDownlink"]
 

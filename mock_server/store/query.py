@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 
 from mock_server.domain.model import Downlink
-from mock_server.http.problems import BadRequest, Violation
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.http.problems import BadRequest, Violation
 
 __all__ = [
     "SORTABLE",

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mock_server.config import ClockMode
-from mock_server.http.problems import Conflict
 from mock_server.domain.timefmt import MAX_MS, format_ms
+from mock_server.http.problems import Conflict
 
 __all__ = ["Clock", "Timer"]
 

@@ -15,11 +15,11 @@ import random
 from functools import partial
 from typing import Any
 
-from mock_server.timeline.clock import Clock, Timer
 from mock_server.domain.model import Downlink, Event, LogEntry, Status
 from mock_server.http.problems import Conflict
-from mock_server.timeline.scenarios import Delay, Progression, Scenario, Step
 from mock_server.store.memory import Store
+from mock_server.timeline.clock import Clock, Timer
+from mock_server.timeline.scenarios import Delay, Progression, Scenario, Step
 
 __all__ = ["Progressions", "RETRY_LIMIT_EXCEEDED", "FEEDBACK_TIMEOUT", "CARRIER_ERROR"]
 

@@ -10,7 +10,6 @@ import pytest
 
 import contract_tests.checks  # noqa: F401  (registers every check)
 from contract_tests.registry import CHECKS, Mode
-
 from tests.contract_tests.mock_target import Broken, Query, edit_json, outcome, serve, target_for
 
 ONE = re.compile(r"^/downlinks/[^/]+$")

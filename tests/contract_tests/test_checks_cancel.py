@@ -11,7 +11,6 @@ import pytest
 
 import contract_tests.checks.cancel  # noqa: F401  (registers the checks)
 from contract_tests.registry import Check, Mode
-
 from tests.contract_tests.mock_target import (
     Broken,
     Query,

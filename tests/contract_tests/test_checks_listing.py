@@ -13,7 +13,6 @@ import contract_tests.checks.listing  # noqa: F401  (registers the checks)
 import contract_tests.checks.paging  # noqa: F401
 from contract_tests import oracle
 from contract_tests.registry import Check, Mode
-
 from tests.contract_tests.mock_target import (
     SETTINGS,
     Broken,

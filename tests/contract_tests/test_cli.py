@@ -11,7 +11,6 @@ from click.testing import CliRunner
 
 from contract_tests.cli import run as cli_run
 from contract_tests.cli.main import cli
-
 from tests.contract_tests.fakes import fake_app, serving, tiny_registry, unused_url
 
 M1 = {"status": "ok", "version": "1", "auth": "lenient"}

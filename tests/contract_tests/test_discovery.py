@@ -7,7 +7,6 @@ import pytest
 
 from contract_tests.discovery import check_base_url, discover, probe_health
 from contract_tests.registry import ContractError, Mode
-
 from tests.contract_tests.fakes import fake_app, serving, unused_url
 
 M1 = {"status": "ok", "version": "1", "auth": "lenient"}

@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from contract_tests import pytest_plugin
-
 from tests.contract_tests.fakes import fake_app, serving, tiny_registry, unused_url
 
 pytest_plugins = ["pytester"]

@@ -7,7 +7,14 @@ import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 
 from contract_tests.registry import Check, Finding, Mode, Tag
-from contract_tests.report.write import RunInfo, html_report, junit_xml, markdown, summarise, write_report
+from contract_tests.report.write import (
+    RunInfo,
+    html_report,
+    junit_xml,
+    markdown,
+    summarise,
+    write_report,
+)
 from contract_tests.rules import RULES
 from contract_tests.runner import Outcome, Result
 

@@ -15,7 +15,6 @@ from contract_tests.registry import Mode
 from contract_tests.rules import RULES
 from contract_tests.runner import Outcome
 from contract_tests.schemathesis_run import EXCLUDED, run_schemathesis
-
 from tests.contract_tests.fakes import serving
 
 

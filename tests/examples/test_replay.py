@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from replay.cassette import load_steps
 from mock_server.config import REPO_ROOT
+from replay.cassette import load_steps
 from replay.runner import replay
 
 RECORDINGS = REPO_ROOT / "fixtures" / "recordings"

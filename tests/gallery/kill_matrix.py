@@ -20,7 +20,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from contract_tests import schemathesis_run
-
 from tests.gallery.mutant import MUTANTS, Mutant, clean_app, serve
 from tests.gallery.mutants import MODULES
 from tests.gallery.suite import contract_results, failures, judge, rule_order, schemathesis_results

@@ -19,9 +19,9 @@ from typing import Any
 
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
-from mock_server.mock import Mock
 from mock_server.domain.model import Downlink
 from mock_server.http.problems import MockError
+from mock_server.mock import Mock
 from mock_server.server import MockServer
 from mock_server.store.memory import Store
 

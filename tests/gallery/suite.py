@@ -21,7 +21,6 @@ from contract_tests.context import Context, load_spec
 from contract_tests.discovery import discover
 from contract_tests.registry import CHECKS
 from contract_tests.runner import Outcome, Profile, Result, Runner, plan
-
 from tests.gallery.mutant import Mutant
 
 __all__ = [

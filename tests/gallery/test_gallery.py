@@ -16,7 +16,6 @@ import pytest
 from contract_tests.registry import CHECKS
 from contract_tests.rules import RULES
 from contract_tests.runner import Outcome, Result
-
 from tests.gallery.mutant import MUTANTS, Mutant, clean_app, serve
 from tests.gallery.mutants import MODULES
 from tests.gallery.rewrite import Rewrite

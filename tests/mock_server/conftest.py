@@ -9,9 +9,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.http.auth import SCOPES, mint_token
 from mock_server.config import ClockMode, MockConfig
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.http.auth import SCOPES, mint_token
 
 START = "2025-01-10T10:00:00.000Z"
 START_MS = parse_rfc3339(START)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from replay.cassette import load_steps
 from mock_server.pytest_plugin import CassetteReplay
+from replay.cassette import load_steps
 from replay.recording import FIXTURES_DIR
 
 pytest_plugins = ["pytester"]

@@ -11,12 +11,11 @@ import orjson
 import pytest
 from click.testing import CliRunner
 
-from replay.cassette import CassetteWriter, load_steps
 from mock_server.cli.main import cli
 from mock_server.config import ClockMode, MockConfig
-from replay.recording import FIXTURES_DIR, create_proxy, make_fixtures
 from mock_server.server import MockServer, free_port
-
+from replay.cassette import CassetteWriter, load_steps
+from replay.recording import FIXTURES_DIR, create_proxy, make_fixtures
 from tests.mock_server.conftest import START_MS, auth, body
 
 NID = "urn:dev:DEVEUI:00000000000000F1:"

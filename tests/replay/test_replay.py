@@ -14,14 +14,13 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from mock_server.app import create_app
-from mock_server.http.auth import mint_token
-from replay.cassette import load_steps
 from mock_server.cli.main import cli, main
 from mock_server.config import REPO_ROOT, ClockMode, MockConfig
+from mock_server.http.auth import mint_token
+from mock_server.server import MockServer, free_port
+from replay.cassette import load_steps
 from replay.recording import FIXTURES_DIR
 from replay.runner import Replayer, replay
-from mock_server.server import MockServer, free_port
-
 from tests.mock_server.conftest import START_MS
 
 SCRIPTS = REPO_ROOT / "scenarios" / "replays"

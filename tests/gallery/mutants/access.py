@@ -9,9 +9,8 @@ import jwt
 
 from mock_server.domain.model import Downlink
 from mock_server.http.problems import Forbidden, NotFound
-from mock_server.store.query import ListQuery
 from mock_server.store.memory import Page
-
+from mock_server.store.query import ListQuery
 from tests.gallery.mutant import authorised, mock_of, mutant
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

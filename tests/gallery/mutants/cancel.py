@@ -7,7 +7,6 @@ from typing import Any
 
 from mock_server.domain.model import Downlink, LogEntry, Status, cancellable
 from mock_server.http.problems import MockError
-
 from tests.gallery.mutant import authorised, mock_of, mutant, restamp
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

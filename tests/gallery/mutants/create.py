@@ -14,7 +14,6 @@ from mock_server.domain.model import Downlink
 from mock_server.http.problems import Conflict, MockError
 from mock_server.openapi.spec import CreateRequest
 from mock_server.store.memory import NewDownlink
-
 from tests.gallery.mutant import mock_of, mutant, restamp
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

@@ -10,9 +10,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mock_server.domain.model import Downlink
-from mock_server.store.query import SORTABLE, Cursor, ListQuery, SortKey
 from mock_server.store.memory import Page, Store
-
+from mock_server.store.query import SORTABLE, Cursor, ListQuery, SortKey
 from tests.gallery.mutant import mock_of, mutant
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

@@ -8,7 +8,6 @@ from typing import Any
 
 from mock_server.domain.model import Downlink, Status
 from mock_server.store.memory import NewDownlink
-
 from tests.gallery.mutant import authorised, mock_of, mutant, restamp
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

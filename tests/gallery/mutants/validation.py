@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from mock_server.domain.timefmt import parse_duration_ms
-
 from tests.gallery.mutant import authorised, mutant
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

@@ -8,9 +8,9 @@ import jwt
 import pytest
 from click.testing import CliRunner
 
-from mock_server.http.auth import SCOPES, Authenticator, Principal
 from mock_server.cli.token import token_command
 from mock_server.config import AuthMode
+from mock_server.http.auth import SCOPES, Authenticator, Principal
 from mock_server.http.problems import Unauthorized
 
 SECRET = "a-shared-secret-of-at-least-32-bytes!"

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.config import REPO_ROOT, ClockMode, MockConfig
 from mock_server.control.seeding import FixtureError, load_fixture_file
-
 from tests.mock_server.conftest import NID, START, START_MS, auth, body, problem
 
 

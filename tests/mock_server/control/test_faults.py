@@ -11,7 +11,6 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
 from mock_server.server import MockServer
-
 from tests.mock_server.conftest import START_MS, auth, body
 
 

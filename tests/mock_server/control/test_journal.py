@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
 from mock_server.control.journal import BODY_LIMIT, Journal
-
 from tests.mock_server.conftest import START, START_MS, auth, body
 
 

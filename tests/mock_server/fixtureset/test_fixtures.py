@@ -14,6 +14,9 @@ from click.testing import CliRunner
 
 from mock_server.cli.fixtures import fixtures_group
 from mock_server.config import OPENAPI_PATH, REPO_ROOT
+from mock_server.domain.model import MOVES, TERMINAL, Status
+from mock_server.domain.senml import check_pack
+from mock_server.domain.timefmt import format_ms, parse_rfc3339
 from mock_server.fixtureset.generate import (
     DEFAULT_CLIENTS,
     DEFAULT_END_MS,
@@ -22,9 +25,6 @@ from mock_server.fixtureset.generate import (
     render_fixture_set,
     write_fixture_set,
 )
-from mock_server.domain.model import MOVES, TERMINAL, Status
-from mock_server.domain.senml import check_pack
-from mock_server.domain.timefmt import format_ms, parse_rfc3339
 
 SHIPPED = REPO_ROOT / "fixtures" / "default.json"
 # The command in fixtures/README.md that made the shipped set.

@@ -10,7 +10,6 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.config import AuthMode, ClockMode, MockConfig
 from mock_server.domain.timefmt import parse_rfc3339
-
 from tests.mock_server.conftest import START_MS, auth, body, problem
 
 OPERATIONS = [

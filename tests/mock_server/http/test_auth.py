@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from mock_server.config import AuthMode
 from mock_server.http.auth import (
     SCOPES,
     Authenticator,
@@ -24,7 +25,6 @@ from mock_server.http.auth import (
     Principal,
     mint_token,
 )
-from mock_server.config import AuthMode
 from mock_server.http.problems import Forbidden, Unauthorized
 
 Y2000_MS = 946_684_800_000  # 2000-01-01T00:00:00.000Z

@@ -15,9 +15,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance, status_code_conformance
 
 from mock_server.app import create_app
-from mock_server.http.auth import mint_token
 from mock_server.config import OPENAPI_PATH, ClockMode, MockConfig
-
+from mock_server.http.auth import mint_token
 from tests.mock_server.conftest import START_MS
 
 APP = create_app(MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START_MS, scenario="static"))

@@ -9,7 +9,6 @@ from starlette.testclient import TestClient
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
 from mock_server.store.pagecache import PageCache
-
 from tests.mock_server.conftest import START_MS, auth, body
 
 
