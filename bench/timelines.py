@@ -23,7 +23,7 @@ import httpx
 
 from mock_server.app import create_app
 from mock_server.config import AuthMode, ClockMode, MockConfig
-from mock_server.store.memory import NewDownlink
+from mock_server.domain.model import NewDownlink
 from mock_server.timeline.scenarios import parse_scenario
 
 START_MS = 1_736_503_200_000  # 2025-01-10T10:00:00.000Z

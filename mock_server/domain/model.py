@@ -18,6 +18,7 @@ __all__ = [
     "Downlink",
     "move_logs",
     "cancellable",
+    "NewDownlink",
 ]
 
 
@@ -167,3 +168,18 @@ def cancellable(status: Status, forced: bool) -> bool:
     if status in (Status.EXECUTING, Status.SENT_TO_CARRIER):
         return forced
     return False
+
+
+@dataclass(frozen=True, slots=True)
+class NewDownlink:
+    """A valid create request, normalized: what the store needs to make a downlink (C1-C8)."""
+
+    network_id: str  # the pack's bn (C2)
+    message: str  # the instruction as compact JSON text (C7)
+    method: dict[str, Any] | None  # with the defaults of its variant applied (C5: MQTT topic)
+    external_reference: str | None
+    retry_limit: int
+    feedback_timeout_ms: int | None
+    parts: int  # records that carry a value (at least 1), one S2 part each
+    instruction: list[dict[str, Any]] = field(default_factory=list)  # the pack as sent
+    dry_run: bool = False  # C8: validate only, store nothing

@@ -30,6 +30,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from mock_server import config
+from mock_server.domain.model import NewDownlink
 from mock_server.domain.senml import check_pack
 from mock_server.domain.timefmt import parse_duration_ms
 from mock_server.http.problems import Violation
@@ -42,7 +43,7 @@ from mock_server.openapi.validation import (
     validator_class,
 )
 
-__all__ = ["CreateRequest", "Spec", "load_spec", "json_pointer", "FEEDBACK_TIMEOUT_MIN_MS"]
+__all__ = ["Spec", "load_spec", "json_pointer", "FEEDBACK_TIMEOUT_MIN_MS"]
 
 CREATE_OPERATION = "createDownlink"
 FEEDBACK_TIMEOUT_MIN_MS = 10 * 60 * 1000
@@ -56,21 +57,6 @@ _HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tr
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _INTEGER = re.compile(r"-?[0-9]+", re.ASCII)
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
-
-
-@dataclass(frozen=True, slots=True)
-class CreateRequest:
-    """A valid `POST /downlinks` body, normalized."""
-
-    network_id: str  # the pack's bn (C2)
-    instruction: list[dict[str, Any]]  # the pack as sent
-    message: str  # the instruction as compact JSON text (C7)
-    method: dict[str, Any]  # with the defaults of its variant applied (C5: MQTT topic)
-    external_reference: str | None
-    retry_limit: int
-    feedback_timeout_ms: int | None
-    dry_run: bool
-    parts: int  # records that carry a value (at least 1), one S2 part each
 
 
 # Schema keywords that assert nothing about a coerced value (2020-12: `format` annotates).
@@ -335,7 +321,7 @@ class Spec:
 
     # -- the public checks
 
-    def validate_create(self, body: object) -> tuple[CreateRequest | None, list[Violation]]:
+    def validate_create(self, body: object) -> tuple[NewDownlink | None, list[Violation]]:
         """Check a parsed `POST /downlinks` body against C1-C5 (C9: fields the request
         schema does not declare, such as `id` or `status`, are ignored).
 
@@ -418,7 +404,7 @@ class Spec:
             return None, _violations(found)
 
         fields = self._with_defaults(self._create_schema, body)
-        request = CreateRequest(
+        request = NewDownlink(
             network_id=report.device,
             instruction=instruction,
             message=json.dumps(instruction, separators=(",", ":"), ensure_ascii=False),

@@ -19,25 +19,12 @@ from itertools import islice
 import orjson
 from sortedcontainers import SortedList
 
-from mock_server.domain.model import Downlink, LogEntry, Status, can_move, move_logs
+from mock_server.domain.model import Downlink, LogEntry, NewDownlink, Status, can_move, move_logs
 from mock_server.domain.timefmt import MAX_MS
 from mock_server.http.problems import Conflict, NotFound
 from mock_server.store.query import ListQuery
 
-__all__ = ["Store", "Page", "NewDownlink"]
-
-
-@dataclass(frozen=True, slots=True)
-class NewDownlink:
-    """What a create needs; `spec.CreateRequest` has these attributes."""
-
-    network_id: str
-    message: str
-    method: dict | None
-    external_reference: str | None
-    retry_limit: int
-    feedback_timeout_ms: int | None
-    parts: int
+__all__ = ["Store", "Page"]
 
 
 @dataclass(slots=True)

@@ -10,10 +10,8 @@ import time
 import uuid
 from typing import Any
 
-from mock_server.domain.model import Downlink
+from mock_server.domain.model import Downlink, NewDownlink
 from mock_server.http.problems import Conflict, MockError
-from mock_server.openapi.spec import CreateRequest
-from mock_server.store.memory import NewDownlink
 from tests.gallery.mutant import mock_of, mutant, restamp
 from tests.gallery.rewrite import Answer, Call, Rewrite
 
@@ -104,7 +102,7 @@ class _LooseSpec:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._spec, name)
 
-    def validate_create(self, body: object) -> tuple[CreateRequest | None, list[Any]]:
+    def validate_create(self, body: object) -> tuple[NewDownlink | None, list[Any]]:
         new, errors = self._spec.validate_create(body)
         if new is not None:
             new = dataclasses.replace(new, message=json.dumps(new.instruction))

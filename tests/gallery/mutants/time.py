@@ -6,8 +6,7 @@ import re
 import uuid
 from typing import Any
 
-from mock_server.domain.model import Downlink, Status
-from mock_server.store.memory import NewDownlink
+from mock_server.domain.model import Downlink, NewDownlink, Status
 from tests.gallery.mutant import authorised, mock_of, mutant, restamp
 from tests.gallery.rewrite import Answer, Call, Rewrite
 

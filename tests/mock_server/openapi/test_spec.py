@@ -15,7 +15,8 @@ from referencing.jsonschema import DRAFT202012
 from starlette.datastructures import QueryParams
 
 from mock_server import config
-from mock_server.openapi.spec import CreateRequest, Spec, json_pointer, load_spec
+from mock_server.domain.model import NewDownlink
+from mock_server.openapi.spec import Spec, json_pointer, load_spec
 
 DEVICE = "urn:dev:ow:10e2073a01080063:"
 PACK = [
@@ -38,7 +39,7 @@ def body(**fields: Any) -> dict[str, Any]:
     return out
 
 
-def accept(spec: Spec, value: object) -> CreateRequest:
+def accept(spec: Spec, value: object) -> NewDownlink:
     request, violations = spec.validate_create(value)
     assert violations == []
     assert request is not None

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mock_server.domain.model import Downlink, LogEntry, Status
+from mock_server.domain.model import Downlink, LogEntry, NewDownlink, Status
 from mock_server.http.problems import BadRequest, Conflict, NotFound
-from mock_server.store.memory import NewDownlink, Store
+from mock_server.store.memory import Store
 from mock_server.store.query import SORTABLE, CursorCodec, ListQuery, build_query
 
 OWNER = "client-a"

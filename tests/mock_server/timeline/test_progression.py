@@ -14,9 +14,8 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import AuthMode, ClockMode, MockConfig
-from mock_server.domain.model import Downlink, Event, Status, can_move
+from mock_server.domain.model import Downlink, Event, NewDownlink, Status, can_move
 from mock_server.mock import Mock
-from mock_server.store.memory import NewDownlink
 from mock_server.timeline.progression import FEEDBACK_TIMEOUT, RETRY_LIMIT_EXCEEDED
 from mock_server.timeline.scenarios import parse_scenario, scenario_names
 from tests.mock_server.conftest import NID, START_MS, auth, body, problem
