@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from mock_server.pytest_plugin import CassetteReplay
+from mock_server.client import CassetteReplay
 from replay.cassette import load_steps
 from replay.recording import FIXTURES_DIR
 
