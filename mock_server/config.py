@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import enum
-import sys
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 __all__ = ["AuthMode", "ClockMode", "MockConfig", "REPO_ROOT", "DATA_ROOT", "OPENAPI_PATH"]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# The data the mock reads at run time (openapi.json, the scenario library, the shipped
-# fixtures): the source tree when installed from it (`pip install -e .`), else the copy a
-# wheel installs under <prefix>/share/downlinks-mock.
-DATA_ROOT = (
-    REPO_ROOT
-    if (REPO_ROOT / "openapi.json").is_file()
-    else Path(sys.prefix) / "share" / "downlinks-mock"
-)
+# The data the mock reads at run time, inside the package: openapi.json, the scenario
+# library (scenarios/) and the shipped fixtures (fixtures/default.json) are links to the
+# source tree's top-level copies, whose contents a wheel carries.
+DATA_ROOT = Path(str(resources.files("mock_server").joinpath("data")))
 OPENAPI_PATH = DATA_ROOT / "openapi.json"
+# The source tree, for tools that only run from it (tests, benchmarks, fixture recording).
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class AuthMode(str, enum.Enum):

@@ -51,7 +51,7 @@ __all__ = [
 
 SCHEMA_PATH = DATA_ROOT / "scenarios" / "scenario.schema.json"
 LIBRARY_DIR = DATA_ROOT / "scenarios"
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "data"
+BUILTIN_DIR = DATA_ROOT / "builtin"
 STATIC = "static"  # the progression every scenario has: never moves
 _SUFFIXES = (".yaml", ".yml", ".json")
 _SHORT_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d)$", re.ASCII)
