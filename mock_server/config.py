@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
+import secrets
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["AuthMode", "ClockMode", "MockConfig", "REPO_ROOT", "DATA_ROOT", "OPENAPI_PATH"]
+__all__ = [
+    "AuthMode",
+    "ClockMode",
+    "MockConfig",
+    "REPO_ROOT",
+    "DATA_ROOT",
+    "OPENAPI_PATH",
+    "is_loopback",
+]
 
 # The data the mock reads at run time, inside the package: openapi.json, the scenario
 # library (scenarios/) and the shipped fixtures (fixtures/default.json) are links to the
@@ -16,6 +26,17 @@ DATA_ROOT = Path(str(resources.files("mock_server").joinpath("data")))
 OPENAPI_PATH = DATA_ROOT / "openapi.json"
 # The source tree, for tools that only run from it (tests, benchmarks, fixture recording).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` is listening on this machine alone."""
+    name = host.strip("[]").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 class AuthMode(str, enum.Enum):
@@ -54,3 +75,11 @@ class MockConfig:
     page_cache: int = 1024  # rendered list pages kept while the store is unchanged; 0: none
     log_level: str = "info"
     public_url: str | None = None  # base for absolute `next`/`prev` links; None: from Host
+    # The control plane's admin token (docs/security.md): required when `host` is not
+    # loopback, and then generated at start when none is given; None on loopback: open.
+    admin_token: str | None = None
+    allowed_hosts: tuple[str, ...] = ()  # Host names answered on loopback besides localhost
+
+    def __post_init__(self) -> None:
+        if self.admin_token is None and not is_loopback(self.host):
+            self.admin_token = secrets.token_urlsafe(24)
