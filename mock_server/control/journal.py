@@ -25,6 +25,7 @@ import jwt
 import orjson
 
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
+from mock_server.http.endpoint import created_downlink
 from mock_server.http.problems import BadRequest, Violation
 
 if TYPE_CHECKING:
@@ -349,8 +350,11 @@ class JournalMiddleware:
                     if await faults.inject(fault, scope, send_, send):
                         return
             await self.app(scope, receive_, send_)
-            if status == 201 and scope["method"] == "POST":
-                created = self._created(response_headers)
+            if status == 201:
+                # The create handler hands over what it stored (a dry run stores nothing).
+                dl = created_downlink(scope)
+                if dl is not None:
+                    created = (dl.id, dl.progression)
         finally:
             mock.journal.append(
                 (
@@ -370,12 +374,3 @@ class JournalMiddleware:
                     *created,
                 )
             )
-
-    def _created(self, headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
-        """A create's downlink id and the progression it got (S4)."""
-        for name, value in headers:
-            if name.lower() == b"location":
-                downlink_id = value.decode("latin-1").rsplit("/", 1)[-1]
-                downlink = self.mock.store.find(downlink_id)
-                return downlink_id, downlink.progression if downlink is not None else None
-        return None, None
