@@ -7,6 +7,7 @@ that the edge's code can raise and catch them beside the HTTP ones.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -140,7 +141,7 @@ def problem_response(
     instance: str,
     *,
     errors: list[Violation] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Render an RFC 9457 problem as `application/problem+json` (E1)."""
     body: dict[str, Any] = {

@@ -60,19 +60,19 @@ class _Desc:
         self.value = value
 
     def __lt__(self, other: _Desc) -> bool:
-        return other.value < self.value
+        return bool(other.value < self.value)
 
     def __gt__(self, other: _Desc) -> bool:
-        return other.value > self.value
+        return bool(other.value > self.value)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Desc) and self.value == other.value
 
     def __le__(self, other: _Desc) -> bool:
-        return other.value <= self.value
+        return bool(other.value <= self.value)
 
     def __ge__(self, other: _Desc) -> bool:
-        return other.value >= self.value
+        return bool(other.value >= self.value)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -264,3 +264,38 @@ def test_l7_cursor_is_bound_to_caller_filters_and_sort() -> None:
             codec.decode(bad_token, bad_query, owner)
     with pytest.raises(InvalidQuery):
         CursorCodec().decode(token, query, OWNER)  # another mock instance
+
+
+def test_the_memory_store_is_a_store() -> None:
+    """Handlers and `Mock` depend on the `Store` protocol; the memory store implements it."""
+    from mock_server.mock import Mock
+    from mock_server.store.base import Store
+
+    assert isinstance(MemoryStore(), Store)
+    assert isinstance(Mock().store, Store)
+
+
+@pytest.mark.rule("X3")
+def test_x3_cancel_judges_then_moves() -> None:
+    from mock_server.domain.errors import NotCancellable
+
+    store = MemoryStore()
+    dl = store.create("c", NewDownlink("n", "[]", None, None, 0, None, 1), 1000)
+    store.transition(dl, Status.EXECUTING, 1000)
+    with pytest.raises(NotCancellable, match="without forced=true"):
+        store.cancel("c", dl.id, False, 2000)
+    assert dl.status is Status.EXECUTING and dl.modified_at == 1001  # unchanged by the 409
+    with pytest.raises(NotFound):
+        store.cancel("other", dl.id, True, 2000)  # A5
+    assert store.cancel("c", dl.id, True, 2000).status is Status.CANCELLED
+    assert store.page("c", ListQuery(modified_since=2000)).items == [dl]  # index in step
+
+
+@pytest.mark.rule("M4")
+def test_m4_move_by_id() -> None:
+    store = MemoryStore()
+    dl = store.create("c", NewDownlink("n", "[]", None, None, 0, None, 1), 1000)
+    assert store.move(dl.id, Status.FAILED, 1500, error_code="E").status is Status.FAILED
+    assert dl.logs[-1].error_code == "E"
+    with pytest.raises(NotFound):
+        store.move("nope", Status.FAILED, 1500)
