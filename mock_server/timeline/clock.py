@@ -116,7 +116,8 @@ class Clock:
     # -- moving (M5) ---------------------------------------------------------------
 
     def set(self, instant: int) -> int:
-        """Move the clock to `instant`, firing what falls due on the way. Backwards: ClockBackwards (409)."""
+        """Move the clock to `instant`, firing what falls due on the way; ClockBackwards
+        (409) for an instant before now."""
         with self._lock:
             current = self.now()
             if instant > MAX_MS:
