@@ -19,7 +19,7 @@ import orjson
 
 from bench.dataset import make_devices, make_downlinks
 from bench.serve import rss_kib
-from mock_server.store.memory import Store
+from mock_server.store.memory import MemoryStore
 
 __all__ = ["measure", "main"]
 
@@ -28,7 +28,7 @@ def measure(count: int, end_ms: int | None = None) -> dict[str, float]:
     """RSS at each step (KiB) and the bytes per downlink they come to."""
     end_ms = end_ms or time.time_ns() // 1_000_000
     devices = make_devices()
-    store = Store()
+    store = MemoryStore()
     store.register_devices((d.network_id, d.tags) for d in devices)
     gc.collect()
     start = rss_kib()
@@ -45,7 +45,7 @@ def measure(count: int, end_ms: int | None = None) -> dict[str, float]:
     for downlink_id in ids:  # every downlink's public JSON, as a GET caches it
         found = store.find(downlink_id)
         assert found is not None
-        Store.encoded(found)
+        MemoryStore.encoded(found)
     encoded = rss_kib() - ids_kib
     per = 1024 / count
     return {

@@ -14,8 +14,9 @@ from mock_server.config import MockConfig
 from mock_server.control import journal_routes
 from mock_server.control import routes as control_routes
 from mock_server.control.journal import JournalMiddleware
+from mock_server.domain.errors import DomainError
 from mock_server.http import api
-from mock_server.http.problems import MockError, problem_response
+from mock_server.http.problems import MockError, problem_for, problem_response
 from mock_server.mock import Mock
 
 __all__ = ["create_app", "MockApp"]
@@ -32,9 +33,10 @@ _HTTP_PROBLEMS = {
 }
 
 
-async def _mock_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, MockError)
-    return exc.to_response(request.url.path)
+async def _problem(request: Request, exc: Exception) -> Response:
+    """The one translation of the mock's errors, the domain's and the edge's (E1)."""
+    assert isinstance(exc, (MockError, DomainError))
+    return problem_for(exc, request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -72,7 +74,8 @@ def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) ->
     app = MockApp(
         routes=[*api.routes, *control_routes.routes, *journal_routes.routes],
         exception_handlers={
-            MockError: _mock_error,
+            MockError: _problem,
+            DomainError: _problem,
             HTTPException: _http_error,
             Exception: _unexpected,
         },

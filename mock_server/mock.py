@@ -12,7 +12,8 @@ from mock_server.control.journal import Journal
 from mock_server.control.seeding import load_fixture_file
 from mock_server.http.auth import Authenticator
 from mock_server.openapi.spec import Spec, load_spec
-from mock_server.store.memory import Store
+from mock_server.store.base import Store
+from mock_server.store.memory import MemoryStore
 from mock_server.store.pagecache import PageCache
 from mock_server.store.query import CursorCodec
 from mock_server.timeline.clock import Clock
@@ -27,11 +28,12 @@ class Mock:
 
     version = __version__
 
-    def __init__(self, config: MockConfig | None = None) -> None:
+    def __init__(self, config: MockConfig | None = None, *, store: Store | None = None) -> None:
         self.config = config or MockConfig()
         cfg = self.config
         self.spec: Spec = load_spec()
-        self.store = Store()
+        # Any `Store` implementation; the in-memory one unless another is given.
+        self.store: Store = store if store is not None else MemoryStore()
         # One lock for the store and the clock: a create (store, then scheduling) and a due
         # move (clock, then store) could otherwise take two locks in opposite orders.
         self.clock = Clock(cfg.clock_mode, cfg.clock_start, cfg.speed, lock=self.store.lock)

@@ -17,7 +17,7 @@ import fnmatch
 import itertools
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -25,6 +25,7 @@ import jwt
 import orjson
 
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
+from mock_server.http.endpoint import created_downlink
 from mock_server.http.problems import BadRequest, Violation
 
 if TYPE_CHECKING:
@@ -300,7 +301,12 @@ class JournalMiddleware:
         self.app = app
         self.mock = mock
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             # The control plane: neither journaled nor faulted.
             await self.app(scope, receive, send)
@@ -311,12 +317,12 @@ class JournalMiddleware:
         request_body: list[bytes] = []
         request_size = 0
         status: int | None = None
-        response_headers: list = []
+        response_headers: list[tuple[bytes, bytes]] = []
         response_body: list[bytes] = []
         response_size = 0
         fault_id: str | None = None
 
-        async def receive_() -> dict:  # keeps the body, up to the limit
+        async def receive_() -> dict[str, Any]:  # keeps the body, up to the limit
             nonlocal request_size
             message = await receive()
             if message["type"] == "http.request":
@@ -327,7 +333,7 @@ class JournalMiddleware:
                 request_size += len(chunk)
             return message
 
-        async def send_(message: dict) -> None:
+        async def send_(message: dict[str, Any]) -> None:
             nonlocal status, response_headers, response_size
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -349,8 +355,11 @@ class JournalMiddleware:
                     if await faults.inject(fault, scope, send_, send):
                         return
             await self.app(scope, receive_, send_)
-            if status == 201 and scope["method"] == "POST":
-                created = self._created(response_headers)
+            if status == 201:
+                # The create handler hands over what it stored (a dry run stores nothing).
+                dl = created_downlink(scope)
+                if dl is not None:
+                    created = (dl.id, dl.progression)
         finally:
             mock.journal.append(
                 (
@@ -370,12 +379,3 @@ class JournalMiddleware:
                     *created,
                 )
             )
-
-    def _created(self, headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
-        """A create's downlink id and the progression it got (S4)."""
-        for name, value in headers:
-            if name.lower() == b"location":
-                downlink_id = value.decode("latin-1").rsplit("/", 1)[-1]
-                downlink = self.mock.store.find(downlink_id)
-                return downlink_id, downlink.progression if downlink is not None else None
-        return None, None

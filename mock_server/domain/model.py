@@ -1,4 +1,8 @@
-"""The domain: downlinks, their log entries, statuses, events and the S1 move table."""
+"""The domain's data: downlinks, their log entries, statuses and events, and a new downlink.
+
+The rules of a downlink's life (the S1 move table, S2's log entries, the cancel rule)
+live in `mock_server.domain.lifecycle`.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,8 @@ __all__ = [
     "Status",
     "Event",
     "TERMINAL",
-    "MOVES",
-    "can_move",
     "LogEntry",
     "Downlink",
-    "move_logs",
-    "cancellable",
     "NewDownlink",
 ]
 
@@ -52,26 +52,7 @@ class Event(str, enum.Enum):
 
 
 TERMINAL: frozenset[Status] = frozenset({Status.DELIVERED, Status.FAILED, Status.CANCELLED})
-
-# S1: the one table of allowed moves. Terminal states have no way out.
-MOVES: dict[Status, frozenset[Status]] = {
-    Status.PENDING: frozenset({Status.EXECUTING, Status.FAILED, Status.CANCELLED}),
-    Status.EXECUTING: frozenset(
-        {Status.SENT_TO_CARRIER, Status.RETRY, Status.FAILED, Status.CANCELLED}
-    ),
-    Status.SENT_TO_CARRIER: frozenset(
-        {Status.DELIVERED, Status.RETRY, Status.FAILED, Status.CANCELLED}
-    ),
-    Status.RETRY: frozenset({Status.EXECUTING, Status.FAILED, Status.CANCELLED}),
-    Status.DELIVERED: frozenset(),
-    Status.FAILED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
-
-
-def can_move(current: Status, target: Status) -> bool:
-    """Whether S1 allows the move from `current` to `target`."""
-    return target in MOVES[current]
+"""The statuses with no way out (S1)."""
 
 
 @dataclass(slots=True)
@@ -130,46 +111,6 @@ class Downlink:
         return out
 
 
-def move_logs(
-    current: Status, target: Status, at: int, *, parts: int = 1, error_code: str | None = None
-) -> list[LogEntry]:
-    """The log entries that S2 appends for the move `current` -> `target` at `at`.
-
-    EXECUTING logs DOWNLINK_STARTED; SENT_TO_CARRIER one DOWNLINK_PART_SENT per part; a
-    failed try (RETRY) DOWNLINK_PART_FAILED with an errorCode; DELIVERED one
-    DOWNLINK_PART_DELIVERED per part then DOWNLINK_DELIVERED; FAILED DOWNLINK_FAILED, or
-    DOWNLINK_REJECTED from PENDING, with an errorCode; CANCELLED DOWNLINK_FAILED with
-    errorCode CANCELLED (X4).
-    """
-    E = Event
-    if target is Status.EXECUTING:
-        return [LogEntry(at, E.DOWNLINK_STARTED.value)]
-    if target is Status.SENT_TO_CARRIER:
-        return [LogEntry(at, E.DOWNLINK_PART_SENT.value) for _ in range(parts)]
-    if target is Status.RETRY:
-        return [LogEntry(at, E.DOWNLINK_PART_FAILED.value, error_code or "CARRIER_ERROR")]
-    if target is Status.DELIVERED:
-        entries = [LogEntry(at, E.DOWNLINK_PART_DELIVERED.value) for _ in range(parts)]
-        return [*entries, LogEntry(at, E.DOWNLINK_DELIVERED.value)]
-    if target is Status.FAILED:
-        if current is Status.PENDING:
-            return [LogEntry(at, E.DOWNLINK_REJECTED.value, error_code or "DOWNLINK_REJECTED")]
-        return [LogEntry(at, E.DOWNLINK_FAILED.value, error_code or "DOWNLINK_FAILED")]
-    if target is Status.CANCELLED:
-        return [LogEntry(at, E.DOWNLINK_FAILED.value, error_code or "CANCELLED")]
-    return []
-
-
-def cancellable(status: Status, forced: bool) -> bool:
-    """X2, X3: PENDING and RETRY may be cancelled; EXECUTING and SENT_TO_CARRIER are in
-    flight and need `forced=true`; terminal states never."""
-    if status in (Status.PENDING, Status.RETRY):
-        return True
-    if status in (Status.EXECUTING, Status.SENT_TO_CARRIER):
-        return forced
-    return False
-
-
 @dataclass(frozen=True, slots=True)
 class NewDownlink:
     """A valid create request, normalized: what the store needs to make a downlink (C1-C8)."""
@@ -183,3 +124,15 @@ class NewDownlink:
     parts: int  # records that carry a value (at least 1), one S2 part each
     instruction: list[dict[str, Any]] = field(default_factory=list)  # the pack as sent
     dry_run: bool = False  # C8: validate only, store nothing
+
+
+# The lifecycle's names, once defined here, stay importable from here for older imports.
+_MOVED_TO_LIFECYCLE = frozenset({"MOVES", "can_move", "move_logs", "cancellable"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MOVED_TO_LIFECYCLE:
+        from mock_server.domain import lifecycle
+
+        return getattr(lifecycle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

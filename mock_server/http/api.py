@@ -1,4 +1,8 @@
-"""The four public operations of openapi.json. Handlers stay thin: parse, call, render."""
+"""The four public operations of openapi.json. Handlers stay thin: parse, call, render.
+
+Ticking the clock and authenticating happen before each handler (`endpoint`); what the
+store refuses is a domain error, answered in one place (`problems.problem_for`).
+"""
 
 from __future__ import annotations
 
@@ -11,25 +15,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.domain.model import Status, cancellable
+from mock_server.http.auth import Principal
+from mock_server.http.endpoint import endpoint, note_created
 from mock_server.http.problems import (
     BadRequest,
-    Conflict,
     PayloadTooLarge,
     UnsupportedMediaType,
     Violation,
 )
 from mock_server.mock import Mock
-from mock_server.store.memory import Page
-from mock_server.store.query import build_query
+from mock_server.store.base import Page
+from mock_server.store.query import ListQuery, build_query
 
 __all__ = ["routes", "read_body", "read_json_body"]
 
 _JSON = "application/json"
-
-
-def _mock(request: Request) -> Mock:
-    return request.app.state.mock
 
 
 def _reject_constant(name: str) -> Any:
@@ -103,11 +103,9 @@ def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None)
 # -- GET /downlinks ---------------------------------------------------------------
 
 
-async def search_downlinks(request: Request) -> Response:
-    mock = _mock(request)
-    mock.tick()
-    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
-    owner = principal.client_id
+@endpoint("downlink.read")
+async def search_downlinks(request: Request, mock: Mock, caller: Principal) -> Response:
+    owner = caller.client_id
     origin = mock.config.public_url or _origin(request)
     # A repeated query on an unchanged store: the page rendered last time (pagecache.py).
     key = (owner, request.scope["query_string"], origin)
@@ -133,7 +131,7 @@ def _origin(request: Request) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
 
 
-def _render_page(origin: str, mock: Mock, owner: str, query: Any, page: Page) -> bytes:
+def _render_page(origin: str, mock: Mock, owner: str, query: ListQuery, page: Page) -> bytes:
     encoded = mock.store.encoded
     parts = [b'{"items":[', b",".join([encoded(dl) for dl in page.items]), b"]"]
     if page.items and (page.has_next or page.has_prev):
@@ -152,58 +150,44 @@ def _render_page(origin: str, mock: Mock, owner: str, query: Any, page: Page) ->
 # -- POST /downlinks --------------------------------------------------------------
 
 
-async def create_downlink(request: Request) -> Response:
-    mock = _mock(request)
-    mock.tick()
-    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.write")
+@endpoint("downlink.write")
+async def create_downlink(request: Request, mock: Mock, caller: Principal) -> Response:
     _params(request, mock, "createDownlink")
     body = await read_json_body(request, mock.config.body_limit)
     new, errors = mock.spec.validate_create(body)
     if new is None:
         raise BadRequest("the downlink request is invalid", errors=errors)
-    owner = principal.client_id
+    owner = caller.client_id
     now = mock.clock.now()
     if new.dry_run:
         # C8: everything is validated, uniqueness included, and nothing is stored.
         preview = mock.store.create(owner, new, now, dry_run=True)
         return _json(mock.store.encoded(preview), 201)
     dl = mock.store.create(owner, new, now)
+    note_created(request, dl)
     return _json(mock.store.encoded(dl), 201, {"Location": f"/downlinks/{dl.id}"})
 
 
 # -- GET /downlinks/{downlinkId} ----------------------------------------------------
 
 
-async def get_downlink(request: Request) -> Response:
-    mock = _mock(request)
-    mock.tick()
-    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.read")
+@endpoint("downlink.read")
+async def get_downlink(request: Request, mock: Mock, caller: Principal) -> Response:
     if request.scope["query_string"]:
         _params(request, mock, "getDownlink")
-    dl = mock.store.get(principal.client_id, request.path_params["downlinkId"])
+    dl = mock.store.get(caller.client_id, request.path_params["downlinkId"])
     return _json(mock.store.encoded(dl))
 
 
 # -- DELETE /downlinks/{downlinkId} -------------------------------------------------
 
 
-async def cancel_downlink(request: Request) -> Response:
-    mock = _mock(request)
-    mock.tick()
-    principal = mock.auth.authenticate(request.headers.get("authorization"), "downlink.delete")
+@endpoint("downlink.delete")
+async def cancel_downlink(request: Request, mock: Mock, caller: Principal) -> Response:
     params, _, _ = _params(request, mock, "cancelDownlink")
     forced = bool(params.get("forced", False))
-    store = mock.store
-    with store.lock:
-        dl = store.get(principal.client_id, request.path_params["downlinkId"])
-        if not cancellable(dl.status, forced):
-            hint = (
-                " without forced=true: it is in flight"
-                if not forced and cancellable(dl.status, True)
-                else ""
-            )
-            raise Conflict(f"a {dl.status.value} downlink cannot be cancelled{hint}")
-        store.transition(dl, Status.CANCELLED, mock.clock.now())
+    downlink_id = request.path_params["downlinkId"]
+    mock.store.cancel(caller.client_id, downlink_id, forced, mock.clock.now())
     return Response(status_code=202)
 
 

@@ -1,11 +1,19 @@
-"""problem+json answers (E1-E3) and the one exception family that produces them."""
+"""problem+json answers (E1-E3): the HTTP-only errors, and the one place where every error,
+domain ones included, becomes its answer (`problem_for`).
+
+`NotFound` and `Conflict` are the domain's (`mock_server.domain.errors`), named here too so
+that the edge's code can raise and catch them beside the HTTP ones.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from starlette.responses import Response
+
+from mock_server.domain.errors import Conflict, DomainError, InvalidQuery, NotFound, Violation
 
 __all__ = [
     "MockError",
@@ -18,18 +26,17 @@ __all__ = [
     "PayloadTooLarge",
     "UnsupportedMediaType",
     "Violation",
+    "problem_for",
     "problem_response",
     "PROBLEM_MEDIA_TYPE",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-Violation = dict[str, str]
-"""One E2 entry: {"pointer": "#/retryLimit", "detail": ...} or {"parameter": "limit", ...}."""
-
 
 class MockError(Exception):
-    """Root of every error the mock answers with a problem+json body (E1)."""
+    """Root of the errors of the HTTP edge itself (tokens, bodies, parameters); each is
+    answered with a problem+json body (E1). What the domain refuses is a `DomainError`."""
 
     status: int = 500
     type: str = "/problems/internal-error"
@@ -83,28 +90,12 @@ class Forbidden(MockError):
     title = "Forbidden"
 
 
-class NotFound(MockError):
-    """404: unknown, or not the caller's (A5)."""
-
-    status = 404
-    type = "/problems/not-found"
-    title = "Not found"
-
-
 class MethodNotAllowed(MockError):
     """405: a known path with another method (E3); `Allow` lists the methods."""
 
     status = 405
     type = "/problems/method-not-allowed"
     title = "Method not allowed"
-
-
-class Conflict(MockError):
-    """409: the state does not permit it (C6, X1, M3, M4, M5)."""
-
-    status = 409
-    type = "/problems/conflict"
-    title = "Conflict"
 
 
 class PayloadTooLarge(MockError):
@@ -123,6 +114,25 @@ class UnsupportedMediaType(MockError):
     title = "Unsupported media type"
 
 
+# The answer of each domain error family (the nearest listed class decides).
+_DOMAIN_PROBLEMS: dict[type[DomainError], tuple[int, str, str]] = {
+    NotFound: (404, "/problems/not-found", "Not found"),  # unknown, or not the caller's (A5)
+    Conflict: (409, "/problems/conflict", "Conflict"),  # the state does not permit it
+    InvalidQuery: (400, BadRequest.type, BadRequest.title),  # E2, with every violation
+}
+
+
+def problem_for(exc: MockError | DomainError, instance: str) -> Response:
+    """The problem+json answer to `exc` on the path `instance` (E1)."""
+    if isinstance(exc, MockError):
+        return exc.to_response(instance)
+    status, type_, title = next(
+        (_DOMAIN_PROBLEMS[cls] for cls in type(exc).__mro__ if cls in _DOMAIN_PROBLEMS),
+        (500, MockError.type, MockError.title),
+    )
+    return problem_response(status, type_, title, exc.detail, instance, errors=exc.errors)
+
+
 def problem_response(
     status: int,
     type_: str,
@@ -131,7 +141,7 @@ def problem_response(
     instance: str,
     *,
     errors: list[Violation] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Render an RFC 9457 problem as `application/problem+json` (E1)."""
     body: dict[str, Any] = {

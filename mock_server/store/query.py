@@ -13,9 +13,9 @@ from typing import Any
 
 import orjson
 
+from mock_server.domain.errors import InvalidQuery, Violation
 from mock_server.domain.model import Downlink
 from mock_server.domain.timefmt import parse_rfc3339
-from mock_server.http.problems import BadRequest, Violation
 
 __all__ = [
     "SORTABLE",
@@ -60,19 +60,19 @@ class _Desc:
         self.value = value
 
     def __lt__(self, other: _Desc) -> bool:
-        return other.value < self.value
+        return bool(other.value < self.value)
 
     def __gt__(self, other: _Desc) -> bool:
-        return other.value > self.value
+        return bool(other.value > self.value)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Desc) and self.value == other.value
 
     def __le__(self, other: _Desc) -> bool:
-        return other.value <= self.value
+        return bool(other.value <= self.value)
 
     def __ge__(self, other: _Desc) -> bool:
-        return other.value >= self.value
+        return bool(other.value >= self.value)
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -180,7 +180,7 @@ def build_query(
     *,
     errors: list[Violation] | None = None,
 ) -> ListQuery:
-    """Turn spec-coerced parameters into a ListQuery, or raise BadRequest with every
+    """Turn spec-coerced parameters into a ListQuery, or raise InvalidQuery with every
     problem: those found here and the `errors` found before (E2)."""
     errors = list(errors or [])
     query = ListQuery()
@@ -213,7 +213,7 @@ def build_query(
     if "sort" in raw:
         query.raw["sort"] = raw["sort"]
     if errors:
-        raise BadRequest("the list request has invalid parameters", errors=errors)
+        raise InvalidQuery("the list request has invalid parameters", errors=errors)
     cursor = params.get("cursor")
     if cursor is not None:
         query.cursor = codec.decode(cursor, query, owner)
@@ -242,7 +242,7 @@ class CursorCodec:
         return f"{_b64(payload)}.{_b64(mac)}"
 
     def decode(self, token: str, query: ListQuery, owner: str) -> Cursor:
-        bad = BadRequest(
+        bad = InvalidQuery(
             "the cursor is not valid for this request: use a `next` or `prev` link as given, "
             "with the same filters and sort",
             errors=[

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from mock_server.config import ClockMode
+from mock_server.domain.errors import ClockBackwards
 from mock_server.domain.timefmt import MAX_MS, format_ms
-from mock_server.http.problems import Conflict
 
 __all__ = ["Clock", "Timer"]
 
@@ -116,13 +116,14 @@ class Clock:
     # -- moving (M5) ---------------------------------------------------------------
 
     def set(self, instant: int) -> int:
-        """Move the clock to `instant`, firing what falls due on the way. Backwards: 409."""
+        """Move the clock to `instant`, firing what falls due on the way; ClockBackwards
+        (409) for an instant before now."""
         with self._lock:
             current = self.now()
             if instant > MAX_MS:
                 raise ValueError(f"the clock cannot go past {format_ms(MAX_MS)}")
             if instant < current:
-                raise Conflict(
+                raise ClockBackwards(
                     "the clock cannot go backwards: it reads a later instant already",
                 )
             fired = self._fire_until(instant)
@@ -134,7 +135,7 @@ class Clock:
     def advance(self, millis: int) -> int:
         """Move the clock forward by `millis`, firing what falls due on the way."""
         if millis < 0:
-            raise Conflict("the clock cannot go backwards")
+            raise ClockBackwards("the clock cannot go backwards")
         with self._lock:
             return self.set(self.now() + millis)
 

@@ -15,9 +15,9 @@ import random
 from functools import partial
 from typing import Any
 
+from mock_server.domain.errors import IllegalMove
 from mock_server.domain.model import Downlink, Event, LogEntry, Status
-from mock_server.http.problems import Conflict
-from mock_server.store.memory import Store
+from mock_server.store.base import Store
 from mock_server.timeline.clock import Clock, Timer
 from mock_server.timeline.scenarios import Delay, Progression, Scenario, Step
 
@@ -129,7 +129,7 @@ class Progressions:
             if step.chance >= 1 or self._draw(tl) < step.chance:
                 try:
                     self._apply(tl, step, due)
-                except Conflict:  # a move S1 forbids: checked at load, so never expected
+                except IllegalMove:  # a move S1 forbids: checked at load, so never expected
                     self._end(tl)
                     return
                 tl.seen = len(tl.dl.logs)

@@ -19,11 +19,12 @@ from typing import Any
 
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
-from mock_server.domain.model import Downlink
+from mock_server.domain.lifecycle import Change
+from mock_server.domain.model import Downlink, NewDownlink
 from mock_server.http.problems import MockError
 from mock_server.mock import Mock
 from mock_server.server import MockServer
-from mock_server.store.memory import Store
+from mock_server.store.memory import MemoryStore
 
 __all__ = [
     "START",
@@ -32,6 +33,8 @@ __all__ = [
     "mutant",
     "clean_app",
     "mock_of",
+    "store_of",
+    "owners_of",
     "restamp",
     "serve",
     "Watch",
@@ -98,15 +101,39 @@ def mock_of(app: Any) -> Mock:
     return app.state.mock
 
 
-def restamp(store: Store, dl: Downlink, modified_at: int) -> None:
-    """Set a downlink's `modifiedAt` behind the store's back, keeping its index in step
-    when the downlink is stored (a dry run's preview is not)."""
+def store_of(app: Any) -> MemoryStore:
+    """The in-memory store behind a mock app: mutants patch its public methods only."""
+    store = mock_of(app).store
+    assert isinstance(store, MemoryStore)
+    return store
+
+
+def owners_of(store: MemoryStore) -> set[str]:
+    """The clients that store downlinks from now on (creates and M3 seeds), kept up to date:
+    the store's `create` and `seed` are wrapped to note them."""
+    owners: set[str] = set()
+    create, seed = store.create, store.seed
+
+    def noting_create(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:
+        owners.add(owner)
+        return create(owner, new, now, **options)
+
+    def noting_seed(downlinks: list[Downlink]) -> None:
+        owners.update(dl.owner for dl in downlinks)
+        seed(downlinks)
+
+    store.create, store.seed = noting_create, noting_seed  # type: ignore[method-assign]
+    return owners
+
+
+def restamp(store: MemoryStore, dl: Downlink, modified_at: int) -> None:
+    """Set a downlink's `modifiedAt` against the lifecycle's rules: a stored one through the
+    store's unchecked `record` (indexes kept in step), a dry run's preview directly."""
     with store.lock:
         if store.find(dl.id) is dl:
-            tenant = store._tenants[dl.owner]
-            tenant.modified.remove((dl.modified_at, dl.id))
-            tenant.modified.add((modified_at, dl.id))
-        dl.modified_at, dl.encoded = modified_at, None
+            store.record(dl, Change(dl.status, modified_at, []))
+        else:
+            dl.modified_at, dl.encoded = modified_at, None
 
 
 def authorised(app: Any, authorization: str | None, scope: str) -> bool:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mock_server.domain.model import Downlink, LogEntry, Status, cancellable
+from mock_server.domain.lifecycle import Change, cancellable
+from mock_server.domain.model import Downlink, LogEntry, Status
 from mock_server.http.problems import MockError
-from tests.gallery.mutant import authorised, mock_of, mutant, restamp
+from tests.gallery.mutant import authorised, mock_of, mutant, restamp, store_of
 from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -109,7 +110,7 @@ def accepted_cancel_not_applied(app: Any) -> Any:
 
 def _on_cancelled(app: Any, change: Any) -> Any:
     """`change(downlink, modified_before)` edits a downlink right after it is CANCELLED."""
-    store = mock_of(app).store
+    store = store_of(app)
     transition = store.transition
 
     def cancel_then_change(dl: Downlink, target: Status, at: int, **kw: Any) -> Downlink:
@@ -127,7 +128,7 @@ def _on_cancelled(app: Any, change: Any) -> Any:
 
 @mutant("X4", "T2", description="a cancel leaves modifiedAt where it was")
 def cancel_keeps_modified_at(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
     return _on_cancelled(app, lambda dl, modified_before: restamp(store, dl, modified_before))
 
 
@@ -159,20 +160,21 @@ def forced_truthy_strings(app: Any) -> Any:
 
 @mutant("X4", description="a refused cancel still touches the downlink: modifiedAt moves")
 def refused_cancel_touches(app: Any) -> Any:
-    mock = mock_of(app)
+    mock, store = mock_of(app), store_of(app)
 
     def before(call: Call) -> None:
         dl = _target(app, call)
         if dl is not None and not cancellable(dl.status, _forced(call)):
-            with mock.store.lock:
-                mock.store._append(dl, [], max(mock.clock.now(), dl.modified_at + 1))
+            with store.lock:
+                at = max(mock.clock.now(), dl.modified_at + 1)
+                store.record(dl, Change(dl.status, at, []))
 
     return Rewrite(app, before=before)
 
 
 @mutant("X5", description="cancelling an id that does not exist answers 202 (DELETE is idempotent)")
 def unknown_cancel_accepted(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
 
     def before(call: Call) -> Answer | None:
         if not call.is_cancel() or not call.downlink_id or store.find(call.downlink_id):

@@ -12,7 +12,7 @@ from typing import Any
 
 from mock_server.domain.model import Downlink, NewDownlink
 from mock_server.http.problems import Conflict, MockError
-from tests.gallery.mutant import mock_of, mutant, restamp
+from tests.gallery.mutant import mock_of, mutant, owners_of, restamp, store_of
 from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -26,11 +26,13 @@ def reference_not_unique(app: Any) -> Any:
 
 @mutant("C6", description="externalReference is unique across all clients, not per client")
 def reference_unique_globally(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
+    check = store.reserve_check
+    owners = owners_of(store)
 
     def reserve_check(owner: str, reference: str | None) -> None:
-        if reference is not None and any(ref == reference for _, ref in store._refs):
-            raise Conflict(f"externalReference {reference!r} is already used")
+        for holder in sorted(owners | {owner}):  # any client's reference blocks it
+            check(holder, reference)
 
     store.reserve_check = reserve_check
     return app
@@ -38,7 +40,7 @@ def reference_unique_globally(app: Any) -> Any:
 
 @mutant("C6", description="uniqueness is checked, then the insert awaits: concurrent creates race")
 def reference_check_then_insert(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
     check = store.reserve_check
     store.reserve_check = lambda owner, reference: None  # the insert no longer checks
     auth = mock_of(app).auth
@@ -81,7 +83,7 @@ def location_wrong_id(app: Any) -> Any:
 
 @mutant("C7", description="modifiedAt is read from the clock again: 1 ms after createdAt")
 def created_modified_differ(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
     create = store.create
 
     def create_twice(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:
@@ -134,7 +136,7 @@ def dry_run_stores(app: Any) -> Any:
 
 @mutant("C7", description="createdAt is the wall clock, not the server's own clock")
 def created_at_from_wall_clock(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
     create = store.create
 
     def wall_clock(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:

@@ -10,9 +10,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from mock_server.domain.model import Downlink
-from mock_server.store.memory import Page, Store
+from mock_server.store.base import Page, Store
 from mock_server.store.query import SORTABLE, Cursor, ListQuery, SortKey
-from tests.gallery.mutant import mock_of, mutant
+from tests.gallery.mutant import mock_of, mutant, store_of
 from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -44,8 +44,8 @@ def _on_page(app: Any, change: Callable[[ListQuery, Page], None]) -> Any:
 
 def _on_q(app: Any, clause: Callable[[Store, Downlink, str], bool]) -> Any:
     """`q` matches by `clause` instead of L1's; the time filters stay as they were."""
-    store = mock_of(app).store
-    matcher = store._matcher
+    store = store_of(app)
+    matcher = store.matcher
 
     def match_with(query: ListQuery) -> Callable[[Downlink], bool]:
         if query.q is None:
@@ -54,7 +54,7 @@ def _on_q(app: Any, clause: Callable[[Store, Downlink, str], bool]) -> Any:
         q = query.q
         return lambda dl: in_time(dl) and clause(store, dl, q)
 
-    store._matcher = match_with
+    store.matcher = match_with  # type: ignore[method-assign]
     return app
 
 

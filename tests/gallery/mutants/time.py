@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from mock_server.domain.model import Downlink, NewDownlink, Status
-from tests.gallery.mutant import authorised, mock_of, mutant, restamp
+from tests.gallery.mutant import authorised, mutant, restamp, store_of
 from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
@@ -91,7 +91,7 @@ def non_uuid_id_refused(app: Any) -> Any:
 
 @mutant("T2", description="createdAt is stamped after modifiedAt: modifiedAt is 1 ms earlier")
 def modified_before_created(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
     create = store.create
 
     def create_backwards(owner: str, new: NewDownlink, now: int, **options: Any) -> Downlink:
@@ -105,7 +105,7 @@ def modified_before_created(app: Any) -> Any:
 
 @mutant("T2", description="a status change keeps modifiedAt where it was")
 def moves_keep_modified_at(app: Any) -> Any:
-    store = mock_of(app).store
+    store = store_of(app)
     transition = store.transition
 
     def keep(dl: Downlink, target: Status, at: int, **kw: Any) -> Downlink:

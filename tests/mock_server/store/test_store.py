@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mock_server.domain.errors import Conflict, InvalidQuery, NotFound
 from mock_server.domain.model import Downlink, LogEntry, NewDownlink, Status
-from mock_server.http.problems import BadRequest, Conflict, NotFound
-from mock_server.store.memory import Store
+from mock_server.store.memory import MemoryStore
 from mock_server.store.query import SORTABLE, CursorCodec, ListQuery, build_query
 
 OWNER = "client-a"
@@ -33,8 +33,8 @@ def _downlink(
     )
 
 
-def _populate(rng: random.Random, n: int) -> tuple[Store, list[Downlink]]:
-    store = Store()
+def _populate(rng: random.Random, n: int) -> tuple[MemoryStore, list[Downlink]]:
+    store = MemoryStore()
     items = []
     for i in range(n):
         created = rng.randint(0, 6)
@@ -62,7 +62,7 @@ def _populate(rng: random.Random, n: int) -> tuple[Store, list[Downlink]]:
     return store, unique
 
 
-def _oracle(items: list[Downlink], query: ListQuery, store: Store) -> list[Downlink]:
+def _oracle(items: list[Downlink], query: ListQuery, store: MemoryStore) -> list[Downlink]:
     def ok(dl: Downlink) -> bool:
         if query.created_since is not None and dl.created_at < query.created_since:
             return False
@@ -96,7 +96,7 @@ def _oracle(items: list[Downlink], query: ListQuery, store: Store) -> list[Downl
 
 
 def _walk(
-    store: Store, query: ListQuery, codec: CursorCodec
+    store: MemoryStore, query: ListQuery, codec: CursorCodec
 ) -> tuple[list[list[Downlink]], list[list[Downlink]]]:
     """Walk next to the end, then prev back to the start."""
     pages = []
@@ -168,7 +168,7 @@ def test_l6_walks_match_the_oracle(seed: int, n: int) -> None:
 
 def test_l6_keyset_walk_is_stable_while_items_are_created() -> None:
     """L6: items created during a walk never make it skip or repeat an item present throughout."""
-    store = Store()
+    store = MemoryStore()
     codec = CursorCodec()
     base = [
         _downlink(i, i // 2, i // 2, nid="urn:dev:DEVEUI:aa:", ref=None, status=Status.PENDING)
@@ -198,7 +198,7 @@ def test_l6_keyset_walk_is_stable_while_items_are_created() -> None:
 
 
 def test_a5_other_clients_downlinks_are_not_found() -> None:
-    store = Store()
+    store = MemoryStore()
     new = NewDownlink("urn:dev:DEVEUI:aa:", "[]", None, None, 0, None, 1)
     dl = store.create("client-a", new, 1000)
     assert store.get("client-a", dl.id) is dl
@@ -208,7 +208,7 @@ def test_a5_other_clients_downlinks_are_not_found() -> None:
 
 
 def test_c6_external_reference_unique_per_client() -> None:
-    store = Store()
+    store = MemoryStore()
     new = NewDownlink("urn:dev:DEVEUI:aa:", "[]", None, "ref-1", 0, None, 1)
     store.create("client-a", new, 1000)
     with pytest.raises(Conflict):
@@ -217,7 +217,7 @@ def test_c6_external_reference_unique_per_client() -> None:
 
 
 def test_m3_seed_is_all_or_nothing() -> None:
-    store = Store()
+    store = MemoryStore()
     a = _downlink(1, 5, 5, nid="n", ref=None, status=Status.PENDING)
     store.seed([a])
     b = _downlink(2, 5, 5, nid="n", ref=None, status=Status.PENDING)
@@ -228,7 +228,7 @@ def test_m3_seed_is_all_or_nothing() -> None:
 
 
 def test_t2_transition_moves_modified_at_even_on_a_stopped_clock() -> None:
-    store = Store()
+    store = MemoryStore()
     dl = store.create("c", NewDownlink("n", "[]", None, None, 0, None, 1), 1000)
     store.transition(dl, Status.CANCELLED, 1000)
     assert dl.modified_at == 1001 and dl.logs[-1].created_at == 1001
@@ -239,7 +239,7 @@ def test_t2_transition_moves_modified_at_even_on_a_stopped_clock() -> None:
 
 
 def test_s1_terminal_states_never_change() -> None:
-    store = Store()
+    store = MemoryStore()
     dl = store.create("c", NewDownlink("n", "[]", None, None, 0, None, 1), 1000)
     store.transition(dl, Status.CANCELLED, 1000)
     for target in Status:
@@ -260,7 +260,42 @@ def test_l7_cursor_is_bound_to_caller_filters_and_sort() -> None:
         (query, OWNER, "garbage"),
         (query, OWNER, "é.é"),
     ]:
-        with pytest.raises(BadRequest):
+        with pytest.raises(InvalidQuery):
             codec.decode(bad_token, bad_query, owner)
-    with pytest.raises(BadRequest):
+    with pytest.raises(InvalidQuery):
         CursorCodec().decode(token, query, OWNER)  # another mock instance
+
+
+def test_the_memory_store_is_a_store() -> None:
+    """Handlers and `Mock` depend on the `Store` protocol; the memory store implements it."""
+    from mock_server.mock import Mock
+    from mock_server.store.base import Store
+
+    assert isinstance(MemoryStore(), Store)
+    assert isinstance(Mock().store, Store)
+
+
+@pytest.mark.rule("X3")
+def test_x3_cancel_judges_then_moves() -> None:
+    from mock_server.domain.errors import NotCancellable
+
+    store = MemoryStore()
+    dl = store.create("c", NewDownlink("n", "[]", None, None, 0, None, 1), 1000)
+    store.transition(dl, Status.EXECUTING, 1000)
+    with pytest.raises(NotCancellable, match="without forced=true"):
+        store.cancel("c", dl.id, False, 2000)
+    assert dl.status is Status.EXECUTING and dl.modified_at == 1001  # unchanged by the 409
+    with pytest.raises(NotFound):
+        store.cancel("other", dl.id, True, 2000)  # A5
+    assert store.cancel("c", dl.id, True, 2000).status is Status.CANCELLED
+    assert store.page("c", ListQuery(modified_since=2000)).items == [dl]  # index in step
+
+
+@pytest.mark.rule("M4")
+def test_m4_move_by_id() -> None:
+    store = MemoryStore()
+    dl = store.create("c", NewDownlink("n", "[]", None, None, 0, None, 1), 1000)
+    assert store.move(dl.id, Status.FAILED, 1500, error_code="E").status is Status.FAILED
+    assert dl.logs[-1].error_code == "E"
+    with pytest.raises(NotFound):
+        store.move("nope", Status.FAILED, 1500)
