@@ -13,6 +13,7 @@ from starlette.responses import Response
 from mock_server.config import MockConfig
 from mock_server.control import journal_routes
 from mock_server.control import routes as control_routes
+from mock_server.control.guard import ControlGuard
 from mock_server.control.journal import JournalMiddleware
 from mock_server.domain.errors import DomainError
 from mock_server.http import api
@@ -61,11 +62,19 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 class MockApp(Starlette):
-    """Starlette with the journal and faults (M7, M8) outermost: they see every answer,
-    500s included, and a dropped connection drops the server's socket."""
+    """Starlette with the guard outermost (a refused request reaches nothing, the journal
+    included), then the journal and faults (M7, M8): they see every answer, 500s
+    included, and a dropped connection drops the server's socket."""
 
     def build_middleware_stack(self) -> Any:
-        return JournalMiddleware(super().build_middleware_stack(), self.state.mock)
+        mock: Mock = self.state.mock
+        config = mock.config
+        return ControlGuard(
+            JournalMiddleware(super().build_middleware_stack(), mock),
+            listen_host=config.host,
+            admin_token=config.admin_token,
+            allowed_hosts=config.allowed_hosts,
+        )
 
 
 def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) -> Starlette:

@@ -22,27 +22,10 @@ def _app(**config: Any) -> Any:
     return create_app(cfg)
 
 
-def _guarded(app: Any) -> Any:
-    """The app as served: behind the guard (create_app wraps it once app.py has it)."""
-    from mock_server.control.guard import ControlGuard
-
-    if isinstance(getattr(app, "middleware_stack", None), ControlGuard):
-        return app
-    cfg = app.state.mock.config
-    guarded = ControlGuard(
-        app,
-        listen_host=cfg.host,
-        admin_token=cfg.admin_token,
-        allowed_hosts=cfg.allowed_hosts,
-    )
-    guarded.state = app.state  # type: ignore[attr-defined]
-    return guarded
-
-
 @pytest.fixture
 def loopback() -> Iterator[TestClient]:
     app = _app()
-    with TestClient(_guarded(app), base_url="http://127.0.0.1:8080") as client:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
         client.app_state = app.state  # type: ignore[attr-defined]
         yield client
 
@@ -162,7 +145,7 @@ def test_names_of_this_machine_are_answered(loopback: TestClient, host: str) -> 
 
 def test_allowed_hosts_extend_the_list() -> None:
     app = _app(allowed_hosts=("mock.internal",))
-    with TestClient(_guarded(app), base_url="http://mock.internal:8080") as client:
+    with TestClient(app, base_url="http://mock.internal:8080") as client:
         assert client.get("/__mock/health").status_code == 200
 
 
@@ -170,7 +153,7 @@ def test_off_loopback_the_control_plane_needs_the_admin_token() -> None:
     app = _app(host="0.0.0.0")
     token = app.state.mock.config.admin_token
     assert token and len(token) >= 24  # generated, for the banner to print
-    with TestClient(_guarded(app), base_url="http://mock.example:8080") as client:
+    with TestClient(app, base_url="http://mock.example:8080") as client:
         client.post("/downlinks", json=body(), headers=auth())
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": token}):
             answer = client.post("/__mock/reset", headers=headers)
@@ -187,7 +170,7 @@ def test_off_loopback_the_control_plane_needs_the_admin_token() -> None:
 
 def test_a_given_admin_token_is_required_on_loopback_too() -> None:
     app = _app(admin_token="s3cret-admin-token")
-    with TestClient(_guarded(app), base_url="http://127.0.0.1:8080") as client:
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
         assert client.get("/__mock/clock").status_code == 401
         answer = client.get("/__mock/clock", headers={"authorization": "Bearer s3cret-admin-token"})
         assert answer.status_code == 200

@@ -31,9 +31,11 @@ def test_cache_is_per_client_and_per_origin(client: TestClient) -> None:
     assert client.get("/downlinks", headers=auth("client-b")).json() == {"items": []}
     for i in range(3):
         client.post("/downlinks", json=body(externalReference=f"r{i}"))
-    a = client.get("/downlinks", params={"limit": 1}, headers={"host": "a.example"}).json()
-    b = client.get("/downlinks", params={"limit": 1}, headers={"host": "b.example"}).json()
-    assert a["next"].startswith("http://a.example/") and b["next"].startswith("http://b.example/")
+    a = client.get("/downlinks", params={"limit": 1}, headers={"host": "a.localhost"}).json()
+    b = client.get("/downlinks", params={"limit": 1}, headers={"host": "b.localhost"}).json()
+    assert a["next"].startswith("http://a.localhost/") and b["next"].startswith(
+        "http://b.localhost/"
+    )
 
 
 def test_a_due_move_invalidates_cached_pages() -> None:
