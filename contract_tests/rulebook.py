@@ -52,12 +52,13 @@ _BULLET = re.compile(r"^- \*\*(?P<id>[A-Z]\d+)(?: \[(?P<tag>[a-z]+)\])?\*\* (?P<
 # Anything that starts like a rule bullet; if `_BULLET` refuses it, the bullet is malformed.
 _BULLET_LIKE = re.compile(r"^\s*[-*+] \*\*[A-Z]\d")
 _INLINE_TAG = re.compile(r"\[(spec|convention|mock)\]")
-# A cited id: a group letter and a number, alone as a word, optionally a range (`L5-L7`,
-# `M6-8`). The look-behind keeps `PT10M`, `0xA1` and `11T09` out; the look-ahead keeps
-# `E501` (a ruff code), `A1B2` (hex) and `E2E` out.
+# A cited id: a group letter and a number without a leading zero, alone as a word,
+# optionally a range (`L5-L7`, `M6-8`). The look-behind keeps `PT10M`, `0xA1` and `11T09`
+# out; the look-ahead keeps `E501` (a ruff code), `A1B2` (hex), `E2E` and the time in
+# `T12:30` out.
 _CITED = re.compile(
-    rf"(?<![A-Za-z0-9_])(?P<group>[{GROUP_LETTERS}])(?P<first>\d{{1,2}})"
-    rf"(?:(?:-|\u2013|\.\.)(?P=group)?(?P<last>\d{{1,2}}))?(?![A-Za-z0-9_])"
+    rf"(?<![A-Za-z0-9_])(?P<group>[{GROUP_LETTERS}])(?P<first>[1-9]\d?)"
+    rf"(?:(?:-|\u2013|\.\.)(?P=group)?(?P<last>[1-9]\d?))?(?![A-Za-z0-9_]|:\d)"
 )
 
 
