@@ -5,6 +5,7 @@ toolkit quotes, from a checkout or from a wheel, is what the page says."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -142,6 +143,14 @@ def test_every_registered_check_cites_a_rule_and_a_tag_it_carries() -> None:
         # A check may enforce the mock's own reading of a rule (tag mock, run only with
         # --profile mock); it may never hold other implementations to more than the rule.
         assert c.tag is Tag.MOCK or c.tag in found.tags, f"{c.name}: tag {c.tag.value}"
+
+
+def test_the_files_the_page_names_exist() -> None:
+    named = re.findall(
+        r"`((?:docs|tests|mock_server|contract_tests|replay)/[\w/.-]+)", DOC.read_text()
+    )
+    assert named, "behaviour.md names no file: the pattern is stale"
+    assert [n for n in named if not (ROOT / n).exists()] == []
 
 
 # --- the format is read strictly ----------------------------------------------------------
