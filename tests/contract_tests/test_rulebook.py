@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -115,7 +116,9 @@ def test_k3_rules_module_quotes_the_page() -> None:
     assert rule_text("l2") == RULES["L2"] and rule_text("Q9") == ""
     found = rule("x3")
     assert found is not None and found.tag is Tag.MOCK and found.choice == ""
-    assert rule("A3") is not None and "`iat` is never checked" in rule("A3").choice  # type: ignore[union-attr]
+    a3 = rule("A3")
+    assert a3 is not None and "`iat` is never checked" in a3.choice
+    assert rule("Q9") is None
     assert GROUPS["L"] == "Listing" and "SCHEMA" in GROUPS
 
 
@@ -235,6 +238,14 @@ def test_locate_prefers_the_source_tree_then_the_installed_data(
     installed.write_text(GOOD, encoding="utf-8")
     assert rulebook.locate() == installed
     assert list(rulebook.load().rules) == ["L1", "L2", "M1"]
+
+
+def test_the_rules_load_without_the_mock() -> None:
+    code = (
+        "import sys, contract_tests.rules as r; "
+        "assert r.RULES and not [m for m in sys.modules if m.startswith('mock_server')]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_the_wheel_ships_the_page_where_locate_looks() -> None:
