@@ -52,6 +52,9 @@ _BULLET = re.compile(r"^- \*\*(?P<id>[A-Z]\d+)(?: \[(?P<tag>[a-z]+)\])?\*\* (?P<
 # Anything that starts like a rule bullet; if `_BULLET` refuses it, the bullet is malformed.
 _BULLET_LIKE = re.compile(r"^\s*[-*+] \*\*[A-Z]\d")
 _INLINE_TAG = re.compile(r"\[(spec|convention|mock)\]")
+# A continuation line that Markdown would start a new block with (a list item, a quote, a
+# heading), so that the page would show the rule cut in two while the data reads it whole.
+_BLOCK_START = re.compile(r"^(?:>|(?:[-*+]|#{1,6}|\d{1,9}[.)])(?:\s|$))")
 # A cited id: a group letter and a number without a leading zero, alone as a word,
 # optionally a range (`L5-L7`, `M6-8`). The look-behind keeps `PT10M`, `0xA1` and `11T09`
 # out; the look-ahead keeps `E501` (a ruff code), `A1B2` (hex), `E2E` and the time in
@@ -148,6 +151,8 @@ def parse(text: str, *, source: str = _FILE) -> Rulebook:
 
     for number, line in enumerate(text.splitlines(), start=1):
         if bullet is not None and line.startswith("  ") and line.strip():
+            if _BLOCK_START.match(line.strip()):
+                raise fail(number, f"rule {bullet[1]}: a line starting so breaks the bullet")
             bullet[3].append(line.strip())
             continue
         close()
