@@ -48,7 +48,7 @@ _FILE = "behaviour.md"
 _CHOICE = "**Choice:**"
 # `## Listing (L), `GET /downlinks``: a group's heading; any other `## ` heading ends it.
 _HEADING = re.compile(r"^## (?P<title>.+?) \((?P<group>[A-Z])\)(?:, .*)?$")
-_BULLET = re.compile(r"^- \*\*(?P<id>[A-Z]\d+)(?: \[(?P<tag>[a-z]+)\])?\*\* (?P<text>\S.*)$")
+_BULLET = re.compile(r"^- \*\*(?P<id>[A-Z][1-9]\d*)(?: \[(?P<tag>[a-z]+)\])?\*\* (?P<text>\S.*)$")
 # Anything that starts like a rule bullet; if `_BULLET` refuses it, the bullet is malformed.
 _BULLET_LIKE = re.compile(r"^\s*[-*+] \*\*[A-Z]\d")
 _INLINE_TAG = re.compile(r"\[(spec|convention|mock)\]")
@@ -152,7 +152,9 @@ def parse(text: str, *, source: str = _FILE) -> Rulebook:
     for number, line in enumerate(text.splitlines(), start=1):
         if bullet is not None and line.startswith("  ") and line.strip():
             if _BLOCK_START.match(line.strip()):
-                raise fail(number, f"rule {bullet[1]}: a line starting so breaks the bullet")
+                raise fail(
+                    number, f"rule {bullet[1]}: this line starts a new Markdown block; rewrap"
+                )
             bullet[3].append(line.strip())
             continue
         close()
@@ -160,6 +162,8 @@ def parse(text: str, *, source: str = _FILE) -> Rulebook:
             heading = _HEADING.match(line)
             group = heading["group"] if heading else None
             if heading:
+                if heading["group"] not in GROUP_LETTERS:
+                    raise fail(number, f"group {group} is none of the contract's {GROUP_LETTERS}")
                 if group in groups:
                     raise fail(number, f"group {group} has a second heading")
                 groups[heading["group"]] = heading["title"]

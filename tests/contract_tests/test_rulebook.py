@@ -201,9 +201,20 @@ def test_parse_reads_ids_tags_texts_choices_and_groups() -> None:
         (GOOD.replace("with AND.", "with AND. **Choice:** a **Choice:** b"), "at most one"),
         (GOOD.replace("- **L2 [convention]**", "* **L2 [convention]**"), "malformed"),
         ("# nothing here\n", "no rule bullets"),
-        (GOOD.replace("  with AND.", "  - with AND."), r"x\.md:6: rule L1: a line starting so"),
-        (GOOD.replace("  with AND.", "  >= AND."), r"x\.md:6: rule L1: a line starting so"),
-        (GOOD.replace("  with AND.", "  2. AND."), r"x\.md:6: rule L1: a line starting so"),
+        (GOOD.replace("Control (M)", "Control (Q)"), r"x\.md:13: group Q is none"),
+        (GOOD.replace("**L2 [convention]**", "**L02 [convention]**"), r"x\.md:7: malformed"),
+        (
+            GOOD.replace("  with AND.", "  - with AND."),
+            r"x\.md:6: rule L1: this line starts a new Markdown block",
+        ),
+        (
+            GOOD.replace("  with AND.", "  >= AND."),
+            r"x\.md:6: rule L1: this line starts a new Markdown block",
+        ),
+        (
+            GOOD.replace("  with AND.", "  2. AND."),
+            r"x\.md:6: rule L1: this line starts a new Markdown block",
+        ),
     ],
 )
 def test_parse_refuses_a_malformed_page_naming_file_and_line(broken: str, message: str) -> None:
