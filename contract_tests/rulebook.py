@@ -112,7 +112,7 @@ class Citation:
 def candidate_paths() -> list[Path]:
     """Where behaviour.md is: the package's data (`contract_tests/data` links to the source
     tree's docs/behaviour.md, and a wheel carries its contents)."""
-    return [Path(str(resources.files("contract_tests").joinpath("data", _FILE)))]
+    return [Path(str(resources.files("contract_tests").joinpath("data").joinpath(_FILE)))]
 
 
 def locate() -> Path:

@@ -19,18 +19,14 @@ it), plus those the user allows (`--allowed-host`).
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from collections.abc import Iterable
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mock_server.config import is_loopback
 from mock_server.http.problems import problem_response
 
 __all__ = ["ControlGuard", "CONTROL_PREFIX", "LOOPBACK_HOSTS"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 CONTROL_PREFIX = "/__mock"
 # Names that mean this machine. `testserver` is what Starlette's TestClient sends: it is
