@@ -44,7 +44,6 @@ __all__ = [
     "ServerLimits",
     "GuardedHttpProtocol",
     "free_port",
-    "port_in_use",
     "quiet_disconnects",
     "run",
     "uvicorn_config",
@@ -173,9 +172,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().on_message_begin()
         self.in_head = True
         self.head_bytes = 0
-        self.header_timer = self.loop.call_later(
-            self.limits.header_timeout, self._header_timeout
-        )
+        self.header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timeout)
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -284,25 +281,22 @@ def uvicorn_config(
     return config
 
 
-def port_in_use(host: str, port: int) -> str | None:
-    """Why `host:port` cannot be listened on (e.g. "address already in use"); None: it can."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT counts as free.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            return exc.strerror or str(exc)
-    return None
+def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) -> None:
+    """Serve `app` on the bound `sock` in the foreground until interrupted (`serve`).
 
-
-def run(app: Any, *, host: str, port: int, log_level: str, limits: ServerLimits) -> None:
-    """Serve `app` in the foreground until interrupted (`downlinks-mock serve`)."""
+    The caller binds first, so that a busy port fails before anything is printed.
+    """
+    host, port = sock.getsockname()[:2]
     config = uvicorn_config(
-        app, limits=limits, host=host, port=port, log_level=log_level, access_log=True
+        app,
+        limits=limits,
+        host=host,
+        port=port,
+        log_level=log_level,
+        access_log=True,
+        lifespan="auto",
     )
-    uvicorn.Server(config).run()
+    uvicorn.Server(config).run(sockets=[sock])
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from pathlib import Path
 
 import click
 
 from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.server import ServerLimits
 from mock_server.timeline.scenarios import ScenarioError, load_scenario
 
-__all__ = ["serve_command", "build_config"]
+__all__ = ["serve_command", "build_config", "build_limits", "bind", "is_loopback"]
 
 SHIPPED_FIXTURES = DATA_ROOT / "fixtures" / "default.json"
+_DEFAULT_LIMITS = ServerLimits()
 
 
 def build_config(
@@ -44,6 +48,12 @@ def build_config(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--clock-start") from None
     clock_mode = ClockMode(clock)
+    if clock_mode is ClockMode.MANUAL and speed != 1.0:
+        raise click.BadParameter(
+            "a manual clock moves only via POST /__mock/clock, so --speed would do nothing: "
+            "drop --speed, or use --clock scaled",
+            param_hint="--speed",
+        )
     if clock == "real" and speed != 1.0:
         clock_mode = ClockMode.SCALED
     if speed <= 0:
@@ -73,6 +83,71 @@ def build_config(
     )
 
 
+def build_limits(
+    *, max_header_bytes: int, idle_timeout: float, header_timeout: float, max_connections: int
+) -> ServerLimits:
+    """Options -> ServerLimits (docs/security.md)."""
+    return ServerLimits(
+        max_header_bytes=max_header_bytes,
+        idle_timeout=idle_timeout,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
+    )
+
+
+class _CannotListen(click.ClickException):
+    """The address cannot be listened on: one line, exit 2, before any banner."""
+
+    exit_code = 2
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port (as uvicorn binds it), or one clear line and exit 2."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise _CannotListen(f"cannot listen on {host}: {exc.strerror}; check --host") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise _CannotListen(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what uses it, "
+            "or pick another port with --port (0: any free one)"
+        ) from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address `host` names is a loopback one (127.0.0.0/8, ::1)."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
+    )
+
+
+def _exposure_warning(host: str) -> list[str]:
+    """The loud lines for an address other machines can reach (docs/security.md)."""
+    if is_loopback(host):
+        return []
+    rule = "!" * 78
+    return [
+        rule,
+        f"WARNING: listening on {host}, which is not a loopback address: anyone who can reach this",
+        "machine can create, read and cancel downlinks, and use the control plane (/__mock: reset,",
+        "scenarios, faults, the clock), which asks for no token. Use --host 127.0.0.1 unless you",
+        "mean to share the mock; see docs/security.md.",
+        rule,
+    ]
+
+
 def _banner(config: MockConfig, url: str) -> str:
     from mock_server.http.auth import mint_token
 
@@ -97,6 +172,7 @@ def _banner(config: MockConfig, url: str) -> str:
     else:
         lines += ["Sign tokens (RS256/ES256) with a key of your JWKS file."]
     lines.append(f"Control plane: {url}/__mock/health  (spec: {url}/__mock/openapi.json)")
+    lines += _exposure_warning(config.host)
     return "\n".join(lines)
 
 
@@ -156,21 +232,57 @@ def _banner(config: MockConfig, url: str) -> str:
     type=click.IntRange(min=1),
     help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
 )
-def serve_command(**options: object) -> None:
+@click.option(
+    "--max-header-bytes",
+    default=_DEFAULT_LIMITS.max_header_bytes,
+    type=click.IntRange(min=1024),
+    help="Largest request line and headers of one request; larger: 431.",
+)
+@click.option(
+    "--idle-timeout",
+    default=_DEFAULT_LIMITS.idle_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a connection may send nothing, before or between requests.",
+)
+@click.option(
+    "--header-timeout",
+    default=_DEFAULT_LIMITS.header_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds from a request's first byte to its last header; slower: 408.",
+)
+@click.option(
+    "--max-connections",
+    default=_DEFAULT_LIMITS.max_connections,
+    type=click.IntRange(min=1),
+    help="Open connections; past it the longest-idle one is closed.",
+)
+def serve_command(
+    max_header_bytes: int,
+    idle_timeout: float,
+    header_timeout: float,
+    max_connections: int,
+    **options: object,
+) -> None:
     """Run the mock server."""
-    import uvicorn
-
     from mock_server.app import create_app
+    from mock_server.server import run
 
     config = build_config(**options)  # type: ignore[arg-type]
+    limits = build_limits(
+        max_header_bytes=max_header_bytes,
+        idle_timeout=idle_timeout,
+        header_timeout=header_timeout,
+        max_connections=max_connections,
+    )
+    # Take the port before anything else: a busy one is one line, not a banner then a trace.
+    sock = bind(config.host, config.port)
     try:
         app = create_app(config)
     except ValueError as exc:  # fixture, auth and scenario errors name the file and fix
+        sock.close()
         raise click.ClickException(str(exc)) from None
-    if config.port == 0:  # any free port, but the banner must name the real one
-        from mock_server.server import free_port
-
-        config.port = free_port(config.host)
-    url = f"http://{config.host}:{config.port}"
+    config.port = int(sock.getsockname()[1])  # --port 0: the banner names the real one
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"http://{host}:{config.port}"
     click.echo(_banner(config, url))
-    uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level)
+    run(app, sock=sock, log_level=config.log_level, limits=limits)

@@ -138,7 +138,7 @@ def _leave_mid_body(server: MockServer) -> None:
         sock = connect(server)
         sock.sendall(
             method + b" " + path + b" HTTP/1.1\r\nHost: x\r\n"
-            b"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"instr"
+            b'Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"instr'
         )
         sock.close()
     # The server is still fine after the two.
