@@ -43,6 +43,8 @@ __all__ = [
     "MockServer",
     "ServerLimits",
     "GuardedHttpProtocol",
+    "ListenError",
+    "listen_socket",
     "free_port",
     "quiet_disconnects",
     "run",
@@ -279,6 +281,34 @@ def uvicorn_config(
     config.guard_limits = limits  # type: ignore[attr-defined]
     config.timeout_keep_alive = limits.idle_timeout  # type: ignore[assignment]
     return config
+
+
+class ListenError(Exception):
+    """The address cannot be listened on; the message says why and what to do."""
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port as uvicorn binds it (port 0: any free one).
+
+    Bound before anything else happens, so that a busy port is one clear error before
+    any banner is printed or any file is touched (ListenError).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise ListenError(f"cannot listen on {host}: {exc.strerror}; check --host") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise ListenError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what uses it, "
+            "or pick another port with --port (0: any free one)"
+        ) from None
+    return sock
 
 
 def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) -> None:

@@ -10,7 +10,7 @@ import click
 
 from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig
 from mock_server.domain.timefmt import parse_rfc3339
-from mock_server.server import ServerLimits
+from mock_server.server import ListenError, ServerLimits, listen_socket
 from mock_server.timeline.scenarios import ScenarioError, load_scenario
 
 __all__ = ["serve_command", "build_config", "build_limits", "bind", "is_loopback"]
@@ -102,24 +102,11 @@ class _CannotListen(click.ClickException):
 
 
 def bind(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (as uvicorn binds it), or one clear line and exit 2."""
+    """A socket bound to host:port, or one clear line and exit 2."""
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise _CannotListen(f"cannot listen on {host}: {exc.strerror}; check --host") from None
-    family, kind, proto, _, address = infos[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError as exc:
-        sock.close()
-        raise _CannotListen(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what uses it, "
-            "or pick another port with --port (0: any free one)"
-        ) from None
-    sock.set_inheritable(True)
-    return sock
+        return listen_socket(host, port)
+    except ListenError as exc:
+        raise _CannotListen(str(exc)) from None
 
 
 def is_loopback(host: str) -> bool:
