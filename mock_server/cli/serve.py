@@ -34,6 +34,7 @@ def build_config(
     public_url: str | None,
     scenario: str = "default",
     journal_size: int = 1000,
+    max_body_bytes: int = 1024 * 1024,
 ) -> MockConfig:
     """Options -> MockConfig, with click errors that name the option and the fix."""
     mode = AuthMode(auth)
@@ -80,6 +81,7 @@ def build_config(
         public_url=public_url.rstrip("/") if public_url else None,
         scenario=scenario,
         journal_size=journal_size,
+        body_limit=max_body_bytes,
     )
 
 
@@ -218,6 +220,12 @@ def _banner(config: MockConfig, url: str) -> str:
     default=1000,
     type=click.IntRange(min=1),
     help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
+)
+@click.option(
+    "--max-body-bytes",
+    default=1024 * 1024,
+    type=click.IntRange(min=1024),
+    help="Largest request body (E3); larger: 413.",
 )
 @click.option(
     "--max-header-bytes",

@@ -164,8 +164,10 @@ def test_serve_has_a_flag_for_every_server_limit() -> None:
     from mock_server.cli.serve import serve_command
 
     text = CliRunner().invoke(serve_command, ["--help"]).output
-    for flag in ("--max-header-bytes", "--idle-timeout", "--header-timeout", "--max-connections"):
+    flags = ("--max-header-bytes", "--idle-timeout", "--header-timeout", "--max-connections")
+    for flag in (*flags, "--max-body-bytes"):
         assert flag in text
+    assert build_config(**{**DEFAULTS, "max_body_bytes": 4096}).body_limit == 4096
     limits = build_limits(
         max_header_bytes=2048, idle_timeout=1.5, header_timeout=3.0, max_connections=7
     )
