@@ -96,7 +96,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
         super().__init__(config, *args, **kwargs)
         self.limits: ServerLimits = getattr(config, "guard_limits", ServerLimits())
-        self.head_bytes = 0  # bytes of the current request's line and headers
+        self.head_bytes = 0  # bytes of the current request's URL and headers, as parsed
+        self.head_fed = 0  # bytes fed to the parser while the current head was unfinished
         self.in_head = False  # between a request's first byte and its last header
         self.refused = False  # answered by the guard: ignore whatever else arrives
         self.idle_since = time.monotonic()  # when it last had no request in progress
@@ -163,7 +164,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().data_received(data)
         # httptools buffers a header until it ends: bound what it may hold, too.
         if self.in_head and not self.refused:
-            self.head_bytes += len(data)
+            self.head_fed += len(data)
             self._check_head()
 
     def send_400_response(self, msg: str) -> None:
@@ -173,7 +174,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.in_head = True
-        self.head_bytes = 0
+        self.head_bytes = self.head_fed = 0
         self.header_timer = self.loop.call_later(self.limits.header_timeout, self._header_timeout)
 
     def on_url(self, url: bytes) -> None:
@@ -209,7 +210,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def _check_head(self) -> None:
         limit = self.limits.max_header_bytes
-        if self.head_bytes > limit and not self.refused:
+        if max(self.head_bytes, self.head_fed) > limit and not self.refused:
             self._refuse(
                 _problem(
                     431,

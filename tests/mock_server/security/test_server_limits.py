@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -79,6 +80,18 @@ def test_many_small_headers_over_the_limit_are_431(server: MockServer) -> None:
 def test_headers_under_the_limit_are_served(server: MockServer) -> None:
     r = httpx.get(f"{server.base_url}/__mock/health", headers={"X-Fill": "v" * 3000})
     assert r.status_code == 200
+
+
+def test_a_head_under_the_limit_sent_in_pieces_is_served(server: MockServer) -> None:
+    """What arrives in pieces is counted once: 3/4 of the limit in three pieces is fine."""
+    head = b"GET /__mock/health HTTP/1.1\r\nHost: x\r\nX-Fill: " + b"v" * 3000 + b"\r\n\r\n"
+    sock = connect(server)
+    for start in range(0, len(head), 1100):
+        sock.sendall(head[start : start + 1100])
+        time.sleep(0.05)  # let each piece arrive on its own
+    answer = sock.recv(65536)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
 
 
 def test_an_idle_connection_is_closed(server: MockServer) -> None:
