@@ -11,7 +11,8 @@ uvicorn's httptools protocol with the limits uvicorn leaves out (see docs/securi
   or between requests, is closed (uvicorn arms its keep-alive timer only after a
   response, so a connection that never sends a byte stayed open for ever);
 - a request whose head has not fully arrived `header_timeout` seconds after its first
-  byte is answered `408` and closed (slow-loris);
+  byte is answered `408` and closed (slow-loris), and so is one whose body has not fully
+  arrived `body_timeout` seconds after its head (the same, one stage later);
 - at most `max_connections` connections are open: a new one past the limit closes the
   connection that has waited longest without a request in progress, so idle and slow
   clients cannot starve the others; when every connection is busy the new one gets
@@ -64,12 +65,13 @@ class ServerLimits:
     max_header_bytes: int = 16 * 1024  # request line + headers of one request: else 431
     idle_timeout: float = 5.0  # seconds without a byte, before or between requests
     header_timeout: float = 10.0  # seconds from a request's first byte to its last header
+    body_timeout: float = 30.0  # seconds from a request's last header to its last body byte
     max_connections: int = 1000  # open connections; past it the longest-idle one closes
 
     def __post_init__(self) -> None:
         if self.max_header_bytes < 1024:
             raise ValueError("max_header_bytes must be at least 1024")
-        if self.idle_timeout <= 0 or self.header_timeout <= 0:
+        if min(self.idle_timeout, self.header_timeout, self.body_timeout) <= 0:
             raise ValueError("timeouts must be positive")
         if self.max_connections < 1:
             raise ValueError("max_connections must be at least 1")
@@ -102,6 +104,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.refused = False  # answered by the guard: ignore whatever else arrives
         self.idle_since = time.monotonic()  # when it last had no request in progress
         self.header_timer: asyncio.TimerHandle | None = None
+        self.body_timer: asyncio.TimerHandle | None = None
 
     # -- connections ---------------------------------------------------------------
 
@@ -144,12 +147,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_header_timer()
+        self._cancel_body_timer()
         super().connection_lost(exc)
 
     def _refuse(self, answer: bytes) -> None:
         self.refused = True
         self.in_head = False
         self._cancel_header_timer()
+        self._cancel_body_timer()
         self._unset_keepalive_if_required()
         self.connections.discard(self)
         if not self.transport.is_closing():
@@ -195,12 +200,15 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self.refused:
             return
         super().on_headers_complete()
+        if self.cycle is not None and self.cycle.more_body:
+            self.body_timer = self.loop.call_later(self.limits.body_timeout, self._body_timeout)
 
     def on_body(self, body: bytes) -> None:
         if not self.refused:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
+        self._cancel_body_timer()
         if not self.refused:
             super().on_message_complete()
 
@@ -237,6 +245,31 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                     f"{self.limits.header_timeout:g} s (serve --header-timeout)",
                 )
             )
+
+    def _body_timeout(self) -> None:
+        self.body_timer = None
+        cycle = self.cycle
+        if self.refused or cycle is None or not cycle.more_body:
+            return
+        answer = b""
+        if not cycle.response_started:
+            answer = _problem(
+                408,
+                "Request Timeout",
+                "request-timeout",
+                "Request timeout",
+                f"the request's body did not arrive within {self.limits.body_timeout:g} s "
+                "of its headers (serve --body-timeout)",
+            )
+        # The app waiting for the body sees the client gone, and sends nothing more.
+        cycle.disconnected = True
+        cycle.message_event.set()
+        self._refuse(answer)
+
+    def _cancel_body_timer(self) -> None:
+        if self.body_timer is not None:
+            self.body_timer.cancel()
+            self.body_timer = None
 
     def _cancel_header_timer(self) -> None:
         if self.header_timer is not None:

@@ -86,13 +86,19 @@ def build_config(
 
 
 def build_limits(
-    *, max_header_bytes: int, idle_timeout: float, header_timeout: float, max_connections: int
+    *,
+    max_header_bytes: int,
+    idle_timeout: float,
+    header_timeout: float,
+    max_connections: int,
+    body_timeout: float = _DEFAULT_LIMITS.body_timeout,
 ) -> ServerLimits:
     """Options -> ServerLimits (docs/security.md)."""
     return ServerLimits(
         max_header_bytes=max_header_bytes,
         idle_timeout=idle_timeout,
         header_timeout=header_timeout,
+        body_timeout=body_timeout,
         max_connections=max_connections,
     )
 
@@ -246,6 +252,12 @@ def _banner(config: MockConfig, url: str) -> str:
     help="Seconds from a request's first byte to its last header; slower: 408.",
 )
 @click.option(
+    "--body-timeout",
+    default=_DEFAULT_LIMITS.body_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds from a request's last header to its last body byte; slower: 408.",
+)
+@click.option(
     "--max-connections",
     default=_DEFAULT_LIMITS.max_connections,
     type=click.IntRange(min=1),
@@ -255,6 +267,7 @@ def serve_command(
     max_header_bytes: int,
     idle_timeout: float,
     header_timeout: float,
+    body_timeout: float,
     max_connections: int,
     **options: object,
 ) -> None:
@@ -267,6 +280,7 @@ def serve_command(
         max_header_bytes=max_header_bytes,
         idle_timeout=idle_timeout,
         header_timeout=header_timeout,
+        body_timeout=body_timeout,
         max_connections=max_connections,
     )
     # Take the port before anything else: a busy one is one line, not a banner then a trace.

@@ -165,7 +165,7 @@ def test_serve_has_a_flag_for_every_server_limit() -> None:
 
     text = CliRunner().invoke(serve_command, ["--help"]).output
     flags = ("--max-header-bytes", "--idle-timeout", "--header-timeout", "--max-connections")
-    for flag in (*flags, "--max-body-bytes"):
+    for flag in (*flags, "--max-body-bytes", "--body-timeout"):
         assert flag in text
     assert build_config(**{**DEFAULTS, "max_body_bytes": 4096}).body_limit == 4096
     limits = build_limits(

@@ -17,7 +17,11 @@ from mock_server.server import MockServer, ServerLimits
 
 # Short timeouts so that the tests wait little; the waits below are bounded, not timed.
 LIMITS = ServerLimits(
-    max_header_bytes=4096, idle_timeout=0.5, header_timeout=1.0, max_connections=20
+    max_header_bytes=4096,
+    idle_timeout=0.5,
+    header_timeout=1.0,
+    body_timeout=1.0,
+    max_connections=20,
 )
 
 
@@ -123,6 +127,43 @@ def test_a_slow_loris_is_answered_408_and_closed(server: MockServer) -> None:
     assert status == 408 and "--header-timeout" in str(problem["detail"])
 
 
+def _half_body(server: MockServer) -> socket.socket:
+    """A connection whose request has its head but only part of its body: busy."""
+    sock = connect(server)
+    sock.sendall(
+        b"POST /downlinks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"instr'
+    )
+    return sock
+
+
+def test_a_body_that_never_ends_is_answered_408_and_closed(server: MockServer) -> None:
+    sock = _half_body(server)
+    status, problem = status_and_body(read_all(sock))
+    sock.close()
+    assert status == 408 and "--body-timeout" in str(problem["detail"])
+
+
+def test_when_every_connection_is_busy_a_new_one_gets_503_then_room_again() -> None:
+    limits = ServerLimits(max_connections=3, body_timeout=1.0, idle_timeout=0.5)
+    config = MockConfig(auth_mode=AuthMode.OFF, clock_mode=ClockMode.MANUAL, scenario="static")
+    with MockServer(config, limits=limits) as small:
+        busy = [_half_body(small) for _ in range(3)]
+        try:
+            # Let the server see the three heads before the fourth connection arrives.
+            time.sleep(0.2)
+            extra = connect(small)
+            status, problem = status_and_body(read_all(extra))
+            extra.close()
+            assert status == 503 and "--max-connections" in str(problem["detail"])
+            for sock in busy:  # the body timeout frees them
+                assert status_and_body(read_all(sock))[0] == 408
+        finally:
+            for sock in busy:
+                sock.close()
+        assert httpx.get(f"{small.base_url}/__mock/health").status_code == 200
+
+
 def test_idle_connections_past_the_limit_do_not_starve_other_clients(server: MockServer) -> None:
     hostile = [connect(server) for _ in range(3 * LIMITS.max_connections)]
     try:
@@ -185,3 +226,5 @@ def test_limits_refuse_nonsense() -> None:
         ServerLimits(idle_timeout=0)
     with pytest.raises(ValueError):
         ServerLimits(max_connections=0)
+    with pytest.raises(ValueError):
+        ServerLimits(body_timeout=-1)
