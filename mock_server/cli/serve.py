@@ -128,17 +128,22 @@ def is_loopback(host: str) -> bool:
     )
 
 
-def _exposure_warning(host: str) -> list[str]:
+def _exposure_warning(host: str, auth: AuthMode) -> list[str]:
     """The loud lines for an address other machines can reach (docs/security.md)."""
     if is_loopback(host):
         return []
+    api = {
+        AuthMode.LENIENT: "The API takes any well-formed token (--auth lenient), signed or not.",
+        AuthMode.OFF: "The API asks for no token either (--auth off).",
+    }.get(auth, f"The API needs tokens signed with your key (--auth {auth.value}).")
     rule = "!" * 78
     return [
         rule,
-        f"WARNING: listening on {host}, which is not a loopback address: anyone who can reach this",
-        "machine can create, read and cancel downlinks, and use the control plane (/__mock: reset,",
-        "scenarios, faults, the clock), which asks for no token. Use --host 127.0.0.1 unless you",
-        "mean to share the mock; see docs/security.md.",
+        f"WARNING: listening on {host}, which is not a loopback address. Anyone who can",
+        "reach this machine can use the control plane (/__mock: reset, scenarios, faults,",
+        "the clock), which asks for no token.",
+        api,
+        "Use --host 127.0.0.1 unless you mean to share the mock; see docs/security.md.",
         rule,
     ]
 
@@ -167,7 +172,7 @@ def _banner(config: MockConfig, url: str) -> str:
     else:
         lines += ["Sign tokens (RS256/ES256) with a key of your JWKS file."]
     lines.append(f"Control plane: {url}/__mock/health  (spec: {url}/__mock/openapi.json)")
-    lines += _exposure_warning(config.host)
+    lines += _exposure_warning(config.host, config.auth_mode)
     return "\n".join(lines)
 
 

@@ -155,6 +155,7 @@ def test_banner_warns_loudly_when_not_on_loopback() -> None:
     local = build_config(**DEFAULTS)
     warning = _banner(shared, "http://0.0.0.0:8080")
     assert "WARNING: listening on 0.0.0.0" in warning and "docs/security.md" in warning
+    assert "any well-formed token (--auth lenient)" in warning
     assert "WARNING" not in _banner(local, "http://127.0.0.1:8080")
 
 
