@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import secrets
+import socket
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,14 +30,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def is_loopback(host: str) -> bool:
-    """Whether listening on `host` is listening on this machine alone."""
+    """Whether listening on `host` is listening on this machine alone: a loopback address
+    (127.0.0.0/8, ::1), `localhost` or a `.localhost` name, or a name that resolves to
+    loopback addresses only."""
     name = host.strip("[]").lower()
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(name).is_loopback
+        return ipaddress.ip_address(name.split("%")[0]).is_loopback
     except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(name, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
         return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split("%")[0]).is_loopback for info in infos
+    )
 
 
 class AuthMode(str, enum.Enum):

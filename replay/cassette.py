@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 import jwt
 import orjson
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from mock_server.http.auth import SCOPES
 

@@ -47,21 +47,27 @@ def record_command(target: str, host: str, port: int, cassette: Path, append: bo
     Authorization values are redacted; the token's client and scopes are kept so that a
     replay can mint an equivalent token.
     """
-    import uvicorn
-
+    from mock_server.server import ListenError, ServerLimits, listen_socket, run
     from replay.cassette import CassetteWriter
     from replay.recording import create_proxy
 
     target = _check_url(target, "--target")
+    # The port first: a busy one must fail before the cassette is opened (and emptied).
+    try:
+        sock = listen_socket(host, port)
+    except ListenError as exc:
+        raise _Unusable(str(exc)) from None
     try:
         writer = CassetteWriter(cassette, append=append)
     except OSError as exc:
+        sock.close()
         raise _Unusable(f"cannot write {cassette}: {exc.strerror or exc}") from None
     app = create_proxy(target, writer)
+    port = int(sock.getsockname()[1])
     click.echo(f"Recording proxy on http://{host}:{port} -> {target}; writing {cassette}")
     click.echo("Point your client at the proxy; stop with Ctrl-C.")
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
+        run(app, sock=sock, log_level="warning", limits=ServerLimits())
     finally:
         writer.close()
         click.echo(f"{writer.count} exchange(s) recorded in {cassette}")

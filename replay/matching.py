@@ -8,6 +8,7 @@ replay got for each recorded id, and likewise cursors and timestamps. See runner
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -31,7 +32,7 @@ __all__ = [
 _T1 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ABSENT_MARK = "<absent>"
-_MATCHERS = {
+_MATCHERS: dict[str, Callable[[Any], bool]] = {
     "<any>": lambda v: True,
     "<uuid>": lambda v: isinstance(v, str) and _UUID.match(v) is not None,
     "<timestamp>": lambda v: isinstance(v, str) and _T1.match(v) is not None,
@@ -229,10 +230,10 @@ class Matcher:
             diffs.append(Difference(where, expected, actual))
 
     def _compare_violations(
-        self, expected: list, actual: list, where: str, diffs: list[Difference]
+        self, expected: list[Any], actual: list[Any], where: str, diffs: list[Difference]
     ) -> None:
-        def names(items: list) -> set[str]:
-            out = set()
+        def names(items: list[Any]) -> set[str]:
+            out: set[str] = set()
             for item in items:
                 if isinstance(item, dict):
                     name = item.get("pointer", item.get("parameter"))
@@ -265,7 +266,12 @@ class Matcher:
             self.cursors[rec_cursor] = act_cursor
 
     def _compare_items(
-        self, expected: list, actual: list, where: str, diffs: list[Difference], query: str
+        self,
+        expected: list[Any],
+        actual: list[Any],
+        where: str,
+        diffs: list[Difference],
+        query: str,
     ) -> None:
         by_id = {item.get("id"): i for i, item in enumerate(actual)}
         pairs: list[tuple[int, int]] = []
@@ -317,11 +323,11 @@ class Matcher:
                     return
 
 
-def _key(item: dict, fields: list[str]) -> tuple:
+def _key(item: dict[str, Any], fields: list[str]) -> tuple[str, ...]:
     return tuple(str(item.get(f, "")) for f in fields)
 
 
-def _summary(item: dict) -> dict:
+def _summary(item: dict[str, Any]) -> dict[str, Any]:
     return {k: item[k] for k in ("id", "networkId", "status") if k in item}
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import click
 
-from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig
+from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig, is_loopback
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.server import ListenError, ServerLimits, listen_socket
 from mock_server.timeline.scenarios import ScenarioError, load_scenario
 
-__all__ = ["serve_command", "build_config"]
+__all__ = ["serve_command", "build_config", "build_limits", "bind", "is_loopback"]
 
 SHIPPED_FIXTURES = DATA_ROOT / "fixtures" / "default.json"
+_DEFAULT_LIMITS = ServerLimits()
 
 
 def build_config(
@@ -30,6 +33,9 @@ def build_config(
     public_url: str | None,
     scenario: str = "default",
     journal_size: int = 1000,
+    max_body_bytes: int = 1024 * 1024,
+    admin_token: str | None = None,
+    allowed_host: tuple[str, ...] = (),
 ) -> MockConfig:
     """Options -> MockConfig, with click errors that name the option and the fix."""
     mode = AuthMode(auth)
@@ -44,6 +50,12 @@ def build_config(
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--clock-start") from None
     clock_mode = ClockMode(clock)
+    if clock_mode is ClockMode.MANUAL and speed != 1.0:
+        raise click.BadParameter(
+            "a manual clock moves only via POST /__mock/clock, so --speed would do nothing: "
+            "drop --speed, or use --clock scaled",
+            param_hint="--speed",
+        )
     if clock == "real" and speed != 1.0:
         clock_mode = ClockMode.SCALED
     if speed <= 0:
@@ -70,7 +82,62 @@ def build_config(
         public_url=public_url.rstrip("/") if public_url else None,
         scenario=scenario,
         journal_size=journal_size,
+        body_limit=max_body_bytes,
+        admin_token=admin_token or None,
+        allowed_hosts=tuple(allowed_host),
     )
+
+
+def build_limits(
+    *,
+    max_header_bytes: int,
+    idle_timeout: float,
+    header_timeout: float,
+    max_connections: int,
+    body_timeout: float = _DEFAULT_LIMITS.body_timeout,
+) -> ServerLimits:
+    """Options -> ServerLimits (docs/security.md)."""
+    return ServerLimits(
+        max_header_bytes=max_header_bytes,
+        idle_timeout=idle_timeout,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+    )
+
+
+class _CannotListen(click.ClickException):
+    """The address cannot be listened on: one line, exit 2, before any banner."""
+
+    exit_code = 2
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or one clear line and exit 2."""
+    try:
+        return listen_socket(host, port)
+    except ListenError as exc:
+        raise _CannotListen(str(exc)) from None
+
+
+def _exposure_warning(host: str, auth: AuthMode) -> list[str]:
+    """The loud lines for an address other machines can reach (docs/security.md)."""
+    if is_loopback(host):
+        return []
+    api = {
+        AuthMode.LENIENT: "The API takes any well-formed token (--auth lenient), signed or not.",
+        AuthMode.OFF: "The API asks for no token either (--auth off).",
+    }.get(auth, f"The API needs tokens signed with your key (--auth {auth.value}).")
+    rule = "!" * 78
+    return [
+        rule,
+        f"WARNING: listening on {host}, which is not a loopback address. Anyone who can",
+        "reach this machine can send requests to it. The control plane (/__mock: reset,",
+        "scenarios, faults, the clock) needs the admin token above.",
+        api,
+        "Use --host 127.0.0.1 unless you mean to share the mock; see docs/security.md.",
+        rule,
+    ]
 
 
 def _banner(config: MockConfig, url: str) -> str:
@@ -97,6 +164,12 @@ def _banner(config: MockConfig, url: str) -> str:
     else:
         lines += ["Sign tokens (RS256/ES256) with a key of your JWKS file."]
     lines.append(f"Control plane: {url}/__mock/health  (spec: {url}/__mock/openapi.json)")
+    if config.admin_token:
+        lines += [
+            "Admin token (the control plane needs it: Authorization: Bearer <admin token>):",
+            f"  {config.admin_token}",
+        ]
+    lines += _exposure_warning(config.host, config.auth_mode)
     return "\n".join(lines)
 
 
@@ -156,21 +229,84 @@ def _banner(config: MockConfig, url: str) -> str:
     type=click.IntRange(min=1),
     help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
 )
-def serve_command(**options: object) -> None:
+@click.option(
+    "--max-body-bytes",
+    default=1024 * 1024,
+    type=click.IntRange(min=1024),
+    help="Largest request body (E3); larger: 413.",
+)
+@click.option(
+    "--admin-token",
+    envvar="DOWNLINKS_MOCK_ADMIN_TOKEN",
+    help="Token the control plane requires (Authorization: Bearer). Off loopback one is "
+    "generated and printed when not given; on loopback the control plane is open without it.",
+)
+@click.option(
+    "--allowed-host",
+    multiple=True,
+    metavar="NAME",
+    help="A Host name to answer on loopback besides localhost and 127.0.0.1 (DNS rebinding "
+    "guard); repeatable.",
+)
+@click.option(
+    "--max-header-bytes",
+    default=_DEFAULT_LIMITS.max_header_bytes,
+    type=click.IntRange(min=1024),
+    help="Largest request line and headers of one request; larger: 431.",
+)
+@click.option(
+    "--idle-timeout",
+    default=_DEFAULT_LIMITS.idle_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds a connection may send nothing, before or between requests.",
+)
+@click.option(
+    "--header-timeout",
+    default=_DEFAULT_LIMITS.header_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds from a request's first byte to its last header; slower: 408.",
+)
+@click.option(
+    "--body-timeout",
+    default=_DEFAULT_LIMITS.body_timeout,
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds from a request's last header to its last body byte; slower: 408.",
+)
+@click.option(
+    "--max-connections",
+    default=_DEFAULT_LIMITS.max_connections,
+    type=click.IntRange(min=1),
+    help="Open connections; past it the longest-idle one is closed.",
+)
+def serve_command(
+    max_header_bytes: int,
+    idle_timeout: float,
+    header_timeout: float,
+    body_timeout: float,
+    max_connections: int,
+    **options: object,
+) -> None:
     """Run the mock server."""
-    import uvicorn
-
     from mock_server.app import create_app
+    from mock_server.server import run
 
     config = build_config(**options)  # type: ignore[arg-type]
+    limits = build_limits(
+        max_header_bytes=max_header_bytes,
+        idle_timeout=idle_timeout,
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        max_connections=max_connections,
+    )
+    # Take the port before anything else: a busy one is one line, not a banner then a trace.
+    sock = bind(config.host, config.port)
     try:
         app = create_app(config)
     except ValueError as exc:  # fixture, auth and scenario errors name the file and fix
+        sock.close()
         raise click.ClickException(str(exc)) from None
-    if config.port == 0:  # any free port, but the banner must name the real one
-        from mock_server.server import free_port
-
-        config.port = free_port(config.host)
-    url = f"http://{config.host}:{config.port}"
+    config.port = int(sock.getsockname()[1])  # --port 0: the banner names the real one
+    host = f"[{config.host}]" if ":" in config.host else config.host
+    url = f"http://{host}:{config.port}"
     click.echo(_banner(config, url))
-    uvicorn.run(app, host=config.host, port=config.port, log_level=config.log_level)
+    run(app, sock=sock, log_level=config.log_level, limits=limits)

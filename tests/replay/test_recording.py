@@ -3,6 +3,7 @@ and the cassette replays clean against a fresh mock."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +157,23 @@ def test_record_command_rejects_a_bad_target():
     result = CliRunner().invoke(cli, ["record", "--target", "ftp://x"])
     assert result.exit_code == 2
     assert "--target" in result.output
+
+
+def test_record_on_a_busy_port_keeps_the_cassette_and_says_so_in_one_line(tmp_path):
+    cassette = tmp_path / "keep.jsonl"
+    cassette.write_text('{"an": "exchange recorded earlier"}\n')
+    before = cassette.read_bytes()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(
+            cli,
+            ["record", "--target", "http://127.0.0.1:9", "--port", str(port)]
+            + ["--cassette", str(cassette)],
+        )
+    assert result.exit_code == 2
+    assert cassette.read_bytes() == before  # untouched: not emptied, not appended to
+    assert "Recording proxy on" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and f"127.0.0.1:{port}" in errors[0]

@@ -329,3 +329,111 @@ def test_static_is_always_available_and_a_lone_progression_is_the_default() -> N
     assert scenario.choose(_downlink("abc")).still
     assert not scenario.choose(_downlink("xyz")).still
     assert scenario.summary()["progressions"] == ["p", STATIC]
+
+
+# -- the documented recipes, as written in docs/scenarios.md ----------------------------
+
+DOCS = Path(__file__).resolve().parents[3] / "docs" / "scenarios.md"
+REAL_FF = "urn:dev:DEVEUI:0004a30b001c05ff:"  # a real EUI ending in ff
+
+
+def _recipe_yaml(title: str) -> str:
+    """The first ```yaml block after the heading `### {title}` in docs/scenarios.md."""
+    text = DOCS.read_text(encoding="utf-8")
+    section = text[text.index(f"### {title}") :]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def _manual_client(scenario: str = "static") -> Any:
+    from starlette.testclient import TestClient
+
+    from mock_server.app import create_app
+    from mock_server.config import AuthMode, ClockMode, MockConfig
+
+    config = MockConfig(auth_mode=AuthMode.OFF, clock_mode=ClockMode.MANUAL, scenario=scenario)
+    return TestClient(create_app(config))
+
+
+def _create(http: Any, nid: str, **extra: Any) -> str:
+    pack = [{"bn": nid}, {"n": "led", "vb": True}]
+    answer = http.post(
+        "/downlinks", json={"instruction": pack, "method": {"protocol": "SMS"}, **extra}
+    )
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+@pytest.mark.rule("S4")
+def test_docs_ff_recipe_fails_a_real_device_ending_in_ff(tmp_path: Path) -> None:
+    recipe = _recipe_yaml("Make every device whose EUI ends in `ff` fail")
+    (tmp_path / "ff-fails.yaml").write_text(recipe)
+    with _manual_client() as http:
+        # Loaded as the docs say: PUT with the YAML file as the body.
+        loaded = http.put(
+            "/__mock/scenario", content=recipe, headers={"content-type": "application/yaml"}
+        )
+        assert loaded.status_code == 200, loaded.text
+        failing = _create(http, REAL_FF)
+        upper = _create(http, REAL_FF.upper().replace("URN:DEV:DEVEUI", "urn:dev:DEVEUI"))
+        fine = _create(http, "urn:dev:DEVEUI:0004a30b001c0530:")
+        http.post("/__mock/clock", json={"advance": "PT7S"})
+        for downlink_id in (failing, upper):
+            downlink = http.get(f"/downlinks/{downlink_id}").json()
+            assert downlink["status"] == "FAILED"
+            assert downlink["logs"][-1]["errorCode"] == "RETRY_LIMIT_EXCEEDED"
+        assert http.get(f"/downlinks/{fine}").json()["status"] == "DELIVERED"
+    # The same file through serve --scenario, and the regex the docs offer instead.
+    scenario = load_scenario(tmp_path / "ff-fails.yaml")
+    assert scenario.choose(_downlink(REAL_FF)).name == "refused"
+    document = yaml.safe_load(recipe)
+    document["rules"][0]["networkId"] = {"regex": "(?i)ff:$"}
+    assert parse_scenario(document).choose(_downlink(REAL_FF)).name == "refused"
+    assert parse_scenario(document).choose(_downlink("urn:dev:DEVEUI:01:")).name == "happy"
+
+
+@pytest.mark.rule("S4")
+def test_library_fleet_sends_a_real_device_ending_in_ff_to_the_carrier_failures() -> None:
+    fleet = load_scenario("fleet")
+    assert fleet.choose(_downlink(REAL_FF, "LORA")).name == "refused"
+    assert fleet.choose(_downlink("urn:dev:DEVEUI:0004a30b001c0530:", "LORA")).name != "refused"
+
+
+def _flaky_run(http: Any) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    ids = [_create(http, f"urn:dev:DEVEUI:{n:016x}:", retryLimit=3) for n in range(12)]
+    http.post("/__mock/clock", json={"advance": "PT5M"})
+    out = []
+    for downlink_id in ids:
+        downlink = http.get(f"/downlinks/{downlink_id}").json()
+        logs = [(entry["event"], entry.get("errorCode")) for entry in downlink["logs"]]
+        out.append((downlink["status"], logs))
+    return out
+
+
+@pytest.mark.rule("S4")
+def test_docs_flaky_recipe_replays_the_same_luck_after_a_reset() -> None:
+    """Started with --scenario flaky-network, a reset before each run gives the same run."""
+    with _manual_client("flaky-network") as http:
+        first = _flaky_run(http)
+        assert http.post("/__mock/reset").status_code == 204
+        again = _flaky_run(http)
+    assert first == again
+    # The luck is real: some tries failed and were retried, and some went through.
+    assert any(("DOWNLINK_PART_FAILED", "NETWORK_ERROR") in logs for _, logs in first)
+    assert any(status == "DELIVERED" for status, _ in first)
+
+
+@pytest.mark.rule("M6")
+def test_docs_flaky_recipe_with_a_scenario_loaded_at_run_time() -> None:
+    """Loaded with M6, the scenario is loaded again before each run (a reset alone returns
+    to the scenario of the start-up, as the docs now say)."""
+    with _manual_client() as http:
+        runs = []
+        for _ in range(2):
+            loaded = http.put("/__mock/scenario", json={"name": "flaky-network"})
+            assert loaded.status_code == 200
+            runs.append(_flaky_run(http))
+        http.post("/__mock/reset")
+        assert http.get("/__mock/scenario").json()["name"] == "static"
+    first, again = runs
+    # Created later on the clock, so compare what happened, not when.
+    assert first == again
