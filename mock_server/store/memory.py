@@ -87,6 +87,11 @@ class Store:
             data = dl.encoded = bytes(memoryview(orjson.dumps(dl.to_json())))
         return data
 
+    def owners(self) -> list[str]:
+        """Every client that holds a downlink, sorted (the web view lists across clients)."""
+        with self.lock:
+            return sorted(self._tenants)
+
     def tags(self, network_id: str) -> dict[str, str]:
         return self._devices.get(network_id, {})
 
