@@ -97,6 +97,7 @@ def _banner(config: MockConfig, url: str) -> str:
     else:
         lines += ["Sign tokens (RS256/ES256) with a key of your JWKS file."]
     lines.append(f"Control plane: {url}/__mock/health  (spec: {url}/__mock/openapi.json)")
+    lines.append(f"Web view: {url}/__mock/ui  (API spec: {url}/openapi.json)")
     return "\n".join(lines)
 
 
