@@ -9,6 +9,7 @@ reads. Its routes live under /__mock, so the journal neither records nor faults 
 
 from __future__ import annotations
 
+import hashlib
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+from starlette.routing import BaseRoute, Route
 
 from mock_server.config import OPENAPI_PATH, AuthMode
 from mock_server.domain.model import MOVES, Downlink, cancellable
@@ -46,18 +46,51 @@ def _json(data: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(data), media_type="application/json", headers=headers)
 
 
+_MEDIA = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+}
+
+
 @cache
 def _file(path: Path) -> bytes:
     return path.read_bytes()
 
 
+@cache
+def _assets() -> dict[str, tuple[bytes, str, str]]:
+    """The page's files, read once: name -> (bytes, ETag, media type). They ship inside the
+    package and never change while the mock runs, so memory beats a file read each time."""
+    out = {}
+    for path in sorted(STATIC_DIR.iterdir()):
+        if path.suffix in _MEDIA:
+            data = path.read_bytes()
+            etag = '"' + hashlib.blake2b(data, digest_size=8).hexdigest() + '"'
+            out[path.name] = (data, etag, _MEDIA[path.suffix])
+    return out
+
+
+async def asset(request: Request) -> Response:
+    """One of the page's files."""
+    return _send(request, request.path_params["name"])
+
+
+def _send(request: Request, name: str) -> Response:
+    """A file of the page; a revalidation with the same ETag is a bodiless 304."""
+    found = _assets().get(name)
+    if found is None:
+        raise NotFound(f"no file {name!r} in the web view")
+    data, etag, media = found
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media, headers=headers)
+
+
 async def page(request: Request) -> Response:
     """The web view: one HTML page; its script draws each view from the JSON below."""
-    return Response(
-        _file(STATIC_DIR / "index.html"),
-        media_type="text/html; charset=utf-8",
-        headers={"Cache-Control": "no-cache"},
-    )
+    return _send(request, "index.html")
 
 
 async def public_spec(request: Request) -> Response:
@@ -212,7 +245,7 @@ async def scenarios(request: Request) -> Response:
 
 routes: list[BaseRoute] = [
     Route(UI_PATH, page, methods=["GET"]),
-    Mount(f"{UI_PATH}/static", app=StaticFiles(directory=STATIC_DIR), name="ui-static"),
+    Route(f"{UI_PATH}/static/{{name}}", asset, methods=["GET"]),
     Route("/openapi.json", public_spec, methods=["GET"]),
     Route(f"{UI_PATH}/openapi.json", public_spec, methods=["GET"]),
     Route(f"{UI_PATH}/api/state", state, methods=["GET"]),

@@ -142,6 +142,7 @@ views.downlinks = (() => {
     const res = await call("GET", `${UI}/downlinks?${params}`);
     if (!res.ok) {
       fill(tbody, el("tr", {}, el("td", { colspan: 7, class: "empty" }, res.data?.detail || "Could not load.")));
+      $("dl-first").disabled = false;
       return;
     }
     page = res.data;
@@ -162,7 +163,7 @@ views.downlinks = (() => {
           { class: changed ? "flash" : null, "data-id": d.id },
           el("td", { class: "id" }, idLink(d.id)),
           el("td", {}, d.owner),
-          el("td", {}, el("code", {}, d.networkId)),
+          el("td", { class: "wide" }, el("code", {}, d.networkId)),
           el("td", { class: "wide" }, d.externalReference ?? "—"),
           el("td", {}, badge(d.status)),
           el("td", { class: "wide" }, when(d.createdAt)),
@@ -172,6 +173,8 @@ views.downlinks = (() => {
     );
     if (!page.items.length) tbody.append(el("tr", {}, el("td", { colspan: 7, class: "empty" }, "No downlink matches.")));
     seen = next;
+    // For docs/web-view.md: when the first rows were on screen (Performance API).
+    if (!performance.getEntriesByName("downlinks-rendered").length) performance.mark("downlinks-rendered");
     if (!page.prev) pageNo = 1;
     $("dl-summary").textContent =
       `${page.items.length} shown · ${page.stored.toLocaleString("en")} stored in all, ${page.owners.length} client(s)` +
@@ -190,21 +193,16 @@ views.downlinks = (() => {
   for (const name of ["client", "status", "sort", "limit"]) {
     form.elements[name].addEventListener("change", () => form.requestSubmit());
   }
-  $("dl-next").addEventListener("click", () => {
-    cursor = page.next;
-    pageNo += 1;
+  // A pager button waits for the page it asked for: a second click acts on that page.
+  function turn(to, number) {
+    for (const id of ["dl-first", "dl-prev", "dl-next"]) $(id).disabled = true;
+    cursor = to;
+    pageNo = number;
     load();
-  });
-  $("dl-prev").addEventListener("click", () => {
-    cursor = page.prev;
-    pageNo = Math.max(1, pageNo - 1);
-    load();
-  });
-  $("dl-first").addEventListener("click", () => {
-    cursor = null;
-    pageNo = 1;
-    load();
-  });
+  }
+  $("dl-next").addEventListener("click", () => turn(page.next, pageNo + 1));
+  $("dl-prev").addEventListener("click", () => turn(page.prev, Math.max(1, pageNo - 1)));
+  $("dl-first").addEventListener("click", () => turn(null, 1));
   return {
     enter(arg, params) {
       for (const name of ["client", "status", "q", "sort", "limit"]) {

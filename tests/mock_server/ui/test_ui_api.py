@@ -310,6 +310,11 @@ def test_page_and_static_files(http):
         answer = http.get(f"/__mock/ui/static/{name}")
         assert answer.status_code == 200 and media in answer.headers["content-type"]
     problem(http.get("/__mock/ui/static/nope.js"), 404)
+    problem(http.get("/__mock/ui/static/..%2Froutes.py"), 404)
+    # Revalidation: the same ETag is a 304 without a body.
+    etag = page.headers["etag"]
+    again = http.get("/__mock/ui", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
 
 
 def test_scenario_library_lists_builtins_and_library(http):
