@@ -236,9 +236,7 @@ class Progressions:
                         if retries >= dl.retry_limit:  # S3: no retry left
                             target, code = Status.FAILED, RETRY_LIMIT_EXCEEDED
                         retries += 1
-                    out.append(
-                        Upcoming(low, high, target, step.parts_delivered, code, step.chance)
-                    )
+                    out.append(Upcoming(low, high, target, step.parts_delivered, code, step.chance))
             if tl.deadline is not None and not tl.deadline.cancelled:
                 due = tl.deadline.due
                 out.append(Upcoming(due, due, Status.FAILED, 0, FEEDBACK_TIMEOUT, timeout=True))
