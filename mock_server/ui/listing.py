@@ -150,7 +150,7 @@ def _merge(store: Store, owners: list[str], cross: CrossQuery, backwards: bool) 
     limit = query.limit
     key = query.key()
     fetches = _FETCHES_INDEXED if query.sort[0].field in _INDEX_SORTS else _FETCHES_SCANNED
-    streams = [_stream(store, o, cross, key, backwards, fetches) for o in owners]
+    streams = [_stream(store, o, cross, key, backwards, fetches, len(owners)) for o in owners]
     merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=backwards)
     items: list[Downlink] = []
     stop: tuple[Any, ...] | None = None  # where a client's scan budget ran out
@@ -184,13 +184,18 @@ def _stream(
     key: Callable[[Downlink], tuple[Any, ...]],
     backwards: bool,
     fetches: int,
+    clients: int,
 ) -> Iterator[_Entry]:
     """One client's matching downlinks in merge order (nearest first when backwards),
     fetched in batches; past its budget, a last entry without a downlink marks where it
     stopped."""
     query = cross.query
     statuses = cross.statuses
-    size = _BATCH if statuses is not None else query.limit + 1
+    full = _BATCH if statuses is not None else query.limit + 1
+    # Where a batch is cheap (an index walk), start with this client's share of the page
+    # and grow: a page over many clients then reads about `limit` items, not `limit` each.
+    share = -(-(query.limit + 1) // clients) + 1
+    size = full if fetches == 1 else min(full, share)
     batch = replace(query, limit=size)
     for _ in range(fetches):
         page = store.page(owner, batch)
@@ -201,7 +206,8 @@ def _stream(
         if not items or not (page.has_prev if backwards else page.has_next):
             return
         last = items[-1]
-        batch = replace(batch, cursor=Cursor(query.raw_key(last), backwards))
+        size = min(full, size * 4)
+        batch = replace(batch, limit=size, cursor=Cursor(query.raw_key(last), backwards))
     yield key(last), query.raw_key(last), None
 
 

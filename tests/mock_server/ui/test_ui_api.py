@@ -327,3 +327,25 @@ def test_ui_requests_are_not_journaled(http):
     http.get(f"{UI}/downlinks")
     http.get("/__mock/ui")
     assert http.get("/__mock/requests").json()["items"] == []
+
+
+def test_a_page_over_many_clients_reads_about_a_page_not_a_page_each(http):
+    """Each client's first batch is its share of the page, so 40 clients cost about one
+    page of reads, not 40 (the page's requests cost no more than a client's)."""
+    seed(http, {f"client-{c:02d}": 5 for c in range(40)})
+    store = http.app.state.mock.store  # type: ignore[attr-defined]
+    read: list[int] = []
+    page_of = store.page
+
+    def counting(owner: str, query: Any) -> Any:
+        page = page_of(owner, query)
+        read.append(len(page.items))
+        return page
+
+    store.page = counting
+    items, _ = walk(http, limit="10")
+    assert len(items) == 200
+    read.clear()
+    first = http.get(f"{UI}/downlinks", params={"limit": "10"}).json()
+    assert len(first["items"]) == 10
+    assert sum(read) <= 100  # 40 clients x 2, plus the few that fill the page
