@@ -149,7 +149,10 @@ def _merge(store: Store, owners: list[str], cross: CrossQuery, backwards: bool) 
     query = cross.query
     limit = query.limit
     key = query.key()
-    fetches = _FETCHES_INDEXED if query.sort[0].field in _INDEX_SORTS else _FETCHES_SCANNED
+    sort = query.sort
+    # Store.page walks an index for a time sort with nothing but the id after it.
+    indexed = len(sort) == 2 and sort[0].field in _INDEX_SORTS and sort[1] == SortKey("id")
+    fetches = _FETCHES_INDEXED if indexed else _FETCHES_SCANNED
     streams = [_stream(store, o, cross, key, backwards, fetches, len(owners)) for o in owners]
     merged = heapq.merge(*streams, key=lambda entry: entry[0], reverse=backwards)
     items: list[Downlink] = []
