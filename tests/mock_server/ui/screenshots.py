@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import platform
 import statistics
 import subprocess
@@ -229,7 +230,8 @@ def write_figures(figures: dict[str, Any], stored: int, runs: int) -> None:
         f"loads of `/__mock/ui#/downlinks` in headless {version or 'Chromium'} "
         f"({platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}), the mock (`downlinks-mock serve`) in its own process "
-        "on the same machine:",
+        f"on the same machine ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+        "when done: figures from a busy machine run higher):",
         "",
         "| what | figure |",
         "| --- | --- |",
