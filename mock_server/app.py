@@ -19,6 +19,7 @@ from mock_server.domain.errors import DomainError
 from mock_server.http import api
 from mock_server.http.problems import MockError, problem_for, problem_response
 from mock_server.mock import Mock
+from mock_server.ui import routes as ui_routes
 
 __all__ = ["create_app", "MockApp"]
 
@@ -86,7 +87,7 @@ def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) ->
     """Build the mock's ASGI app. Its state is `app.state.mock` (a `Mock`)."""
     mock = mock or Mock(config)
     app = MockApp(
-        routes=[*api.routes, *control_routes.routes, *journal_routes.routes],
+        routes=[*api.routes, *control_routes.routes, *journal_routes.routes, *ui_routes.routes],
         exception_handlers={
             MockError: _problem,
             DomainError: _problem,

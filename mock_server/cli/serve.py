@@ -169,6 +169,7 @@ def _banner(config: MockConfig, url: str) -> str:
             "Admin token (the control plane needs it: Authorization: Bearer <admin token>):",
             f"  {config.admin_token}",
         ]
+    lines.append(f"Web view: {url}/__mock/ui  (API spec: {url}/openapi.json)")
     lines += _exposure_warning(config.host, config.auth_mode)
     return "\n".join(lines)
 

@@ -9,7 +9,8 @@ read every client's requests, so it is guarded in every mode (docs/security.md):
   (`Sec-Fetch-Site` must be `same-origin` or `none`; an `Origin` must be the mock's own) and
   a body must be JSON or YAML, never a type an HTML form can send without a preflight;
 - **an admin token** when the mock listens on anything but loopback (`--admin-token`, or
-  one generated at start and printed in the banner): `Authorization: Bearer <token>`.
+  one generated at start and printed in the banner): `Authorization: Bearer <token>`, or
+  Basic with the token as the password (a browser asks for it on the web view).
 
 For every path, public API included, a mock on loopback answers only the `Host` names that
 mean this machine (DNS rebinding: a page whose name resolves to 127.0.0.1 must not reach
@@ -18,6 +19,7 @@ it), plus those the user allows (`--allowed-host`).
 
 from __future__ import annotations
 
+import base64
 import hmac
 from collections.abc import Iterable
 
@@ -71,7 +73,10 @@ class ControlGuard:
         refusal = self._refusal(scope)
         if refusal is not None:
             status, type_, title, detail = refusal
-            headers = {"WWW-Authenticate": 'Bearer realm="downlinks-mock admin"'}
+            # Basic first: a browser asks for it (any user name, the admin token as the
+            # password) and then sends it with every request of the web view.
+            realm = 'realm="downlinks-mock admin"'
+            headers = {"WWW-Authenticate": f"Basic {realm}, Bearer {realm}"}
             response = problem_response(
                 status,
                 type_,
@@ -131,11 +136,20 @@ class ControlGuard:
         return None
 
     def _admin(self, headers: dict[str, str]) -> bool:
+        """Bearer <admin token>, or Basic with the admin token as the password (what a
+        browser sends for the web view once asked)."""
         assert self.admin_token is not None
-        scheme, _, token = headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
+        scheme, _, credentials = headers.get("authorization", "").partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            try:
+                decoded = base64.b64decode(credentials.strip(), validate=True).decode()
+            except (ValueError, UnicodeDecodeError):
+                return False
+            credentials = decoded.partition(":")[2]
+        elif scheme != "bearer":
             return False
-        return hmac.compare_digest(token.strip().encode(), self.admin_token.encode())
+        return hmac.compare_digest(credentials.strip().encode(), self.admin_token.encode())
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -81,6 +81,10 @@ class Store(Protocol):
         """Any client's downlink (control plane only)."""
         ...
 
+    def owners(self) -> list[str]:
+        """Every client that holds a downlink, sorted (the web view lists across clients)."""
+        ...
+
     def transition(
         self,
         dl: Downlink,

@@ -65,6 +65,11 @@ class MemoryStore:
             data = dl.encoded = bytes(memoryview(orjson.dumps(dl.to_json())))
         return data
 
+    def owners(self) -> list[str]:
+        """Every client that holds a downlink, sorted (the web view lists across clients)."""
+        with self.lock:
+            return sorted(self._tenants)
+
     def tags(self, network_id: str) -> Mapping[str, str]:
         """A device's registered tags (none when unknown)."""
         return self._devices.get(network_id, _NO_TAGS)

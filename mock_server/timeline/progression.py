@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -21,12 +22,26 @@ from mock_server.store.base import Store
 from mock_server.timeline.clock import Clock, Timer
 from mock_server.timeline.scenarios import Delay, Progression, Scenario, Step
 
-__all__ = ["Progressions", "RETRY_LIMIT_EXCEEDED", "FEEDBACK_TIMEOUT", "CARRIER_ERROR"]
+__all__ = ["Progressions", "Upcoming", "RETRY_LIMIT_EXCEEDED", "FEEDBACK_TIMEOUT", "CARRIER_ERROR"]
 
 RETRY_LIMIT_EXCEEDED = "RETRY_LIMIT_EXCEEDED"  # S3: a failed try with no retry left
 FEEDBACK_TIMEOUT = "FEEDBACK_TIMEOUT"  # S4: too long in SENT_TO_CARRIER
 CARRIER_ERROR = "CARRIER_ERROR"  # a failed try's errorCode when the step names none
 _TWO_64 = float(1 << 64)
+
+
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """A move a timeline still has scheduled: due between `earliest` and `latest` (equal
+    when known exactly), to `target` (None: `parts_delivered` more parts delivered)."""
+
+    earliest: int
+    latest: int
+    target: Status | None
+    parts_delivered: int = 0
+    error_code: str | None = None
+    chance: float = 1.0
+    timeout: bool = False  # the feedback timeout (S4), not a step
 
 
 class _Timeline:
@@ -72,6 +87,7 @@ class Progressions:
         # counts until its next timer notices).
         self.live = 0
         self._ordinal = 0
+        self._timelines: dict[str, _Timeline] = {}  # live ones by downlink id (upcoming)
 
     # -- the scenario ------------------------------------------------------------------
 
@@ -87,6 +103,7 @@ class Progressions:
             self.scenario = self.configured
             self._ordinal = 0
             self.live = 0
+            self._timelines.clear()
 
     def describe(self) -> dict[str, Any]:
         """The current scenario's summary, with the count of live timelines."""
@@ -106,6 +123,7 @@ class Progressions:
         key = None if scenario.seed is None else f"{scenario.seed}:{ordinal}".encode()
         timeline = _Timeline(dl, progression, key)
         self.live += 1
+        self._timelines[dl.id] = timeline
         self._schedule_next(timeline, dl.created_at)
 
     def _schedule_next(self, tl: _Timeline, base: int) -> None:
@@ -194,6 +212,37 @@ class Progressions:
                 self.store.transition(tl.dl, Status.FAILED, due, error_code=FEEDBACK_TIMEOUT)
             self._end(tl)
 
+    def upcoming(self, downlink_id: str) -> list[Upcoming]:
+        """What the downlink's timeline still has scheduled, soonest first: the next step
+        at its due instant, the later steps of this try as ranges (their delays may be
+        drawn), and the feedback timeout while armed. Empty when no timeline runs, or a
+        cancel or M4 move has ended it."""
+        with self.store.lock:
+            tl = self._timelines.get(downlink_id)
+            if tl is None or tl.done:
+                return []
+            dl = tl.dl
+            if len(dl.logs) != tl.seen or dl.status.terminal:
+                return []  # interfered with: the timeline ends at its next timer
+            out: list[Upcoming] = []
+            if tl.timer is not None and not tl.timer.cancelled:
+                low = high = tl.timer.due
+                retries = dl.retries
+                for i, step in enumerate(tl.steps[tl.index :]):
+                    if i:
+                        low, high = low + step.delay.low, high + step.delay.high
+                    target, code = step.target, step.error_code
+                    if target is Status.RETRY:
+                        if retries >= dl.retry_limit:  # S3: no retry left
+                            target, code = Status.FAILED, RETRY_LIMIT_EXCEEDED
+                        retries += 1
+                    out.append(Upcoming(low, high, target, step.parts_delivered, code, step.chance))
+            if tl.deadline is not None and not tl.deadline.cancelled:
+                due = tl.deadline.due
+                out.append(Upcoming(due, due, Status.FAILED, 0, FEEDBACK_TIMEOUT, timeout=True))
+            out.sort(key=lambda u: (u.earliest, u.latest))
+            return out
+
     # -- helpers -----------------------------------------------------------------------
 
     def _interfered(self, tl: _Timeline) -> bool:
@@ -208,6 +257,7 @@ class Progressions:
         if tl.done:
             return
         tl.done = True
+        self._timelines.pop(tl.dl.id, None)
         if tl.timer is not None:
             tl.timer.cancelled = True
             tl.timer = None

@@ -158,9 +158,14 @@ def test_off_loopback_the_control_plane_needs_the_admin_token() -> None:
         for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": token}):
             answer = client.post("/__mock/reset", headers=headers)
             problem = _problem(answer, 401, "/problems/admin-token-required")
-            assert answer.headers["www-authenticate"].startswith("Bearer")
+            assert answer.headers["www-authenticate"].startswith("Basic realm=")
+            assert "Bearer realm=" in answer.headers["www-authenticate"]
             assert token not in problem["detail"]
         assert len(app.state.mock.store) == 1
+        basic = httpx.BasicAuth("anyone", "wrong")._auth_header
+        assert client.get("/__mock/clock", headers={"authorization": basic}).status_code == 401
+        basic = httpx.BasicAuth("anyone", token)._auth_header
+        assert client.get("/__mock/clock", headers={"authorization": basic}).status_code == 200
         answer = client.post("/__mock/reset", headers={"authorization": f"Bearer {token}"})
         assert answer.status_code == 204
         assert len(app.state.mock.store) == 0

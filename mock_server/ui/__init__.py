@@ -1,0 +1,1 @@
+"""The web view at /__mock/ui (see docs/web-view.md)."""
