@@ -8,14 +8,9 @@ from pathlib import Path
 import click
 
 from mock_server.domain.timefmt import parse_rfc3339
-from mock_server.fixtureset.generate import (
-    DEFAULT_CLIENTS,
-    DEFAULT_END,
-    check_fixture_set,
-    generate,
-    render_fixture_set,
-    write_fixture_set,
-)
+from mock_server.fixtureset.check import check_fixture_set
+from mock_server.fixtureset.generate import DEFAULT_CLIENTS, DEFAULT_END, generate
+from mock_server.fixtureset.render import render_fixture_set, write_fixture_set
 
 __all__ = ["fixtures_group"]
 
