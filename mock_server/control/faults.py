@@ -175,7 +175,9 @@ def parse_fault(body: Mapping[str, Any]) -> Fault:
     )
 
 
-Send = Callable[[dict], Awaitable[None]]
+Message = dict[str, Any]
+"""An ASGI message or scope."""
+Send = Callable[[Message], Awaitable[None]]
 
 
 class Faults:
@@ -227,7 +229,7 @@ class Faults:
                     return fault
         return None
 
-    async def inject(self, fault: Fault, scope: dict, send: Send, raw_send: Send) -> bool:
+    async def inject(self, fault: Fault, scope: Message, send: Send, raw_send: Send) -> bool:
         """Apply `fault`; True when it answered (or dropped) the request itself.
 
         `send` is the journal's; `raw_send` the server's, whose transport a drop closes.
@@ -243,7 +245,7 @@ class Faults:
         return False
 
 
-async def _answer(fault: Fault, scope: dict, send: Send) -> None:
+async def _answer(fault: Fault, scope: Message, send: Send) -> None:
     status = fault.status
     assert status is not None
     body = orjson.dumps(

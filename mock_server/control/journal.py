@@ -17,7 +17,7 @@ import fnmatch
 import itertools
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -221,7 +221,7 @@ class Journal:
         if size < 1:
             raise ValueError("the journal size must be at least 1")
         self.size = size
-        self._entries: collections.deque[tuple] = collections.deque(maxlen=size)
+        self._entries: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=size)
         self._seq = itertools.count(1)
         self._last = 0  # the last seq handed out
         self._cleared_at = 0  # the last seq before the last clear
@@ -234,7 +234,7 @@ class Journal:
         """Entries pushed out of the ring since the last clear."""
         return self._last - self._cleared_at - len(self._entries)
 
-    def append(self, fields: tuple) -> None:
+    def append(self, fields: tuple[Any, ...]) -> None:
         """Append one exchange: the JournalEntry fields after `seq`."""
         seq = self._last = next(self._seq)
         self._entries.append((seq, *fields))
@@ -269,7 +269,12 @@ class JournalMiddleware:
         self.app = app
         self.mock = mock
 
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
         if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
             # The control plane: neither journaled nor faulted.
             await self.app(scope, receive, send)
@@ -280,12 +285,12 @@ class JournalMiddleware:
         request_body: list[bytes] = []
         request_size = 0
         status: int | None = None
-        response_headers: list = []
+        response_headers: list[tuple[bytes, bytes]] = []
         response_body: list[bytes] = []
         response_size = 0
         fault_id: str | None = None
 
-        async def receive_() -> dict:  # keeps the body, up to the limit
+        async def receive_() -> dict[str, Any]:  # keeps the body, up to the limit
             nonlocal request_size
             message = await receive()
             if message["type"] == "http.request":
@@ -296,7 +301,7 @@ class JournalMiddleware:
                 request_size += len(chunk)
             return message
 
-        async def send_(message: dict) -> None:
+        async def send_(message: dict[str, Any]) -> None:
             nonlocal status, response_headers, response_size
             if message["type"] == "http.response.start":
                 status = message["status"]

@@ -1,7 +1,7 @@
 """The control plane under /__mock (M1-M6): test hooks outside openapi.json.
 
 Every request is checked against the control plane's own OpenAPI document
-(`mock_server/data/control-openapi.yaml`, served at /__mock/openapi.json) before a
+(`mock_server/data/control.openapi.yaml`, served at /__mock/openapi.json) before a
 handler sees it; handlers stay thin: parse, call, render. The journal and faults (M7, M8)
 are in `journal_routes`, seeding and moves (M3, M4) in `state_routes`, the scenario (M6)
 in `scenario_routes`.

@@ -1,5 +1,6 @@
-"""The control plane's OpenAPI document (`mock_server/data/control-openapi.yaml`),
-compiled with the same validator as the public API.
+"""The control plane's OpenAPI document (`mock_server/data/control.openapi.yaml`; the dot
+in its stem keeps it out of the built-in scenarios beside it), compiled with the same
+validator as the public API.
 
 Two schemas from elsewhere join it: the scenario files' JSON Schema is put in place as
 `components/schemas/Scenario` (so PUT /__mock/scenario and scenario files share one
@@ -42,9 +43,9 @@ _DATA = resources.files("mock_server") / "data"
 
 def read_control_yaml() -> dict[str, Any]:
     """The control plane's OpenAPI document exactly as its YAML file says."""
-    document = yaml.safe_load(_DATA.joinpath("control-openapi.yaml").read_text(encoding="utf-8"))
+    document = yaml.safe_load(_DATA.joinpath("control.openapi.yaml").read_text(encoding="utf-8"))
     if not isinstance(document, dict):
-        raise ValueError("control-openapi.yaml is not a mapping")
+        raise ValueError("control.openapi.yaml is not a mapping")
     return document
 
 

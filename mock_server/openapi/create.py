@@ -207,7 +207,13 @@ class CreateReader:
                     )
                 )
 
-        if found or report is None or report.device is None:
+        if (
+            found
+            or report is None
+            or report.device is None
+            or not isinstance(instruction, list)
+            or not isinstance(method, dict)
+        ):
             return None, violations(found)
 
         fields = self._with_defaults(self._create_schema, body)

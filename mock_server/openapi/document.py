@@ -2,7 +2,7 @@
 validated, JSON bodies validated, every violation reported at once (E2).
 
 One `Document` serves any OpenAPI document: the public `openapi.json` (`Spec` adds its
-create-request reader) and the control plane's `control-openapi.yaml`. Everything comes
+create-request reader) and the control plane's `control.openapi.yaml`. Everything comes
 from the document: schemas, `$ref`s, defaults, patterns, bounds and the discriminator's
 mapping. Validation is `mock_server.openapi.validation` (JSON Schema Draft 2020-12, as
 OpenAPI 3.1 uses it, discriminator-aware).
@@ -21,8 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import FormatChecker
-from jsonschema.protocols import Validator
+from jsonschema import FormatChecker  # type: ignore[import-untyped]
+from jsonschema.protocols import Validator  # type: ignore[import-untyped]
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 

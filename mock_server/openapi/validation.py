@@ -25,10 +25,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import relevance
-from jsonschema.protocols import Validator
-from jsonschema.validators import extend
+from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
+from jsonschema.exceptions import relevance  # type: ignore[import-untyped]
+from jsonschema.protocols import Validator  # type: ignore[import-untyped]
+from jsonschema.validators import extend  # type: ignore[import-untyped]
 
 from mock_server.domain.timefmt import DURATION_HINT
 
@@ -266,7 +266,7 @@ def error_detail(error: ValidationError) -> str:
         return f"the array has fewer than {expected} items"
     if keyword == "maxItems":
         return f"the array has more than {expected} items"
-    message = error.message
+    message = str(error.message)
     return message if len(message) <= 300 else message[:297] + "..."
 
 

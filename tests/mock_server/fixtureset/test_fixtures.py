@@ -379,7 +379,9 @@ def test_c6_another_owner_may_reuse_a_reference() -> None:
 
 def test_check_fixture_set_refuses_other_shapes() -> None:
     assert check_fixture_set([]) != []
-    assert any("device: 'device' is not a known property" in p for p in check_fixture_set({"device": []}))
+    assert any(
+        "device: 'device' is not a known property" in p for p in check_fixture_set({"device": []})
+    )
     assert any(
         "downlinks: {} is not of type 'array'" in p for p in check_fixture_set({"downlinks": {}})
     )
