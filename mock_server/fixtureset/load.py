@@ -45,8 +45,8 @@ class FixtureError(ValueError):
         self.problems = problems
         lines = "\n".join(f"{path}: {problem}" for problem in problems)
         super().__init__(
-            f"{path}: the fixture set is invalid ({len(problems)} problem(s)); "
-            f"`downlinks-mock fixtures check {path}` lists them too:\n{lines}"
+            f"{path}: not loaded, {len(problems)} problem(s), as "
+            f"`downlinks-mock fixtures check` reports them:\n{lines}"
         )
 
 
