@@ -105,6 +105,10 @@ class Fault:
 _RESERVED_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding", "connection"})
 
 
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
 def parse_fault(body: Mapping[str, Any]) -> Fault:
     """A `POST /__mock/faults` body, valid against the control plane's `Fault` schema, as a
     Fault (its id is set when it is added). The rules across fields are checked here, every
@@ -116,16 +120,17 @@ def parse_fault(body: Mapping[str, Any]) -> Fault:
         errors.append(
             {"pointer": "#/path", "detail": "faults never apply to the /__mock control plane"}
         )
+    # Integers may arrive as 3.0, which JSON Schema counts as an integer.
     latency = body.get("latencyMs")
     bounds: tuple[int, int] | None = None
     if isinstance(latency, dict):
-        bounds = (latency["min"], latency["max"])
+        bounds = (int(latency["min"]), int(latency["max"]))
         if bounds[0] > bounds[1]:
             errors.append(
                 {"pointer": "#/latencyMs", "detail": f"min {bounds[0]} exceeds max {bounds[1]}"}
             )
     elif latency is not None:
-        bounds = (latency, latency)
+        bounds = (int(latency), int(latency))
     has_status = "status" in body
     for key in ("type", "title", "detail", "headers"):
         if key in body and not has_status:
@@ -155,7 +160,7 @@ def parse_fault(body: Mapping[str, Any]) -> Fault:
     if errors:
         raise BadRequest(f"the fault is invalid ({len(errors)} problem(s))", errors=errors)
     probability = body.get("probability")
-    seed = body.get("seed")
+    seed = _integer(body.get("seed"))
     if seed is None and (probability is not None or (bounds and bounds[0] != bounds[1])):
         # Draws happen: choose a seed and show it, so that the run can be repeated.
         seed = random.SystemRandom().randrange(2**31)
@@ -165,11 +170,11 @@ def parse_fault(body: Mapping[str, Any]) -> Fault:
         path=path,
         query=dict(body.get("query", {})),
         latency=bounds,
-        status=body.get("status"),
+        status=_integer(body.get("status")),
         problem={key: body[key] for key in ("type", "title", "detail") if key in body},
         headers=headers,
         drop=drop,
-        times=body.get("times"),
+        times=_integer(body.get("times")),
         probability=None if probability is None else float(probability),
         seed=seed,
     )

@@ -51,7 +51,8 @@ async def clock(request: Request) -> Response:
     key = "advance" if "advance" in body else "set"
     try:
         if key == "advance":
-            mock.clock.advance(parse_duration(body["advance"]))
+            value = body["advance"]  # 60000.0 is an integer to JSON Schema
+            mock.clock.advance(parse_duration(int(value) if not isinstance(value, str) else value))
         else:
             mock.clock.set(parse_rfc3339(body["set"]))
     except ValueError as exc:  # "PT" with nothing in it, or past the end of time (T1)

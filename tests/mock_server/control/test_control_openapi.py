@@ -312,3 +312,16 @@ def test_m3_seeded_logs_are_kept(client: TestClient) -> None:
     ).json()
     assert stored["logs"] == [log]
     assert client.get(f"/downlinks/{stored['id']}", headers=auth()).json()["logs"] == [log]
+
+
+@pytest.mark.rule("M8")
+def test_m5_m8_integers_written_as_floats_are_integers(client: TestClient) -> None:
+    """JSON Schema counts 3.0 as an integer; the handlers then take it as 3."""
+    assert client.post("/__mock/clock", json={"advance": 60000.0}).json()["now"] == (
+        "2025-01-10T10:01:00.000Z"
+    )
+    fault = client.post(
+        "/__mock/faults", json={"status": 503.0, "times": 1.0, "latencyMs": 0.0, "seed": 7.0}
+    ).json()
+    assert (fault["status"], fault["times"], fault["latencyMs"], fault["seed"]) == (503, 1, 0, 7)
+    assert client.get("/downlinks").status_code == 503
