@@ -17,20 +17,14 @@ from mock_server.domain.model import NewDownlink
 from mock_server.domain.senml import check_pack
 from mock_server.domain.timefmt import parse_duration_ms
 from mock_server.http.problems import Violation
-from mock_server.openapi.document import (
-    Document,
-    KeyPath,
-    json_pointer,
-    json_type,
-    unfit_values,
-    violations,
-)
+from mock_server.openapi.document import Document, json_pointer
 from mock_server.openapi.validation import (
     discriminator_variants,
     error_detail,
     leaf_error,
     show_value,
 )
+from mock_server.openapi.values import KeyPath, json_type, unfit_values, violations
 
 __all__ = ["CreateReader", "CREATE_OPERATION", "FEEDBACK_TIMEOUT_MIN_MS", "LORA_PORTS"]
 
