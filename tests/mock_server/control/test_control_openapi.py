@@ -325,3 +325,12 @@ def test_m5_m8_integers_written_as_floats_are_integers(client: TestClient) -> No
     ).json()
     assert (fault["status"], fault["times"], fault["latencyMs"], fault["seed"]) == (503, 1, 0, 7)
     assert client.get("/downlinks").status_code == 503
+
+
+@pytest.mark.rule("T1")
+def test_t1_m3_years_before_1000_are_written_with_four_digits(client: TestClient) -> None:
+    """Found by Schemathesis over the control document: RFC 3339 years have four digits."""
+    (stored,) = client.post(
+        "/__mock/downlinks", json=[{"networkId": NID, "createdAt": "0006-01-05T10:47:47Z"}]
+    ).json()
+    assert stored["createdAt"] == stored["modifiedAt"] == "0006-01-05T10:47:47.000Z"
