@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from mock_server.domain.model import Downlink, LogEntry, Status, move_logs
+from mock_server.domain.lifecycle import move_logs
+from mock_server.domain.model import Downlink, LogEntry, Status
 
 __all__ = [
     "OWNER",

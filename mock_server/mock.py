@@ -9,7 +9,7 @@ from mock_server import __version__
 from mock_server.config import MockConfig
 from mock_server.control.faults import Faults
 from mock_server.control.journal import Journal
-from mock_server.control.seeding import load_fixture_file
+from mock_server.fixtureset.load import load_fixture_file
 from mock_server.http.auth import Authenticator
 from mock_server.openapi.spec import Spec, load_spec
 from mock_server.store.base import Store

@@ -8,14 +8,9 @@ from pathlib import Path
 import click
 
 from mock_server.domain.timefmt import parse_rfc3339
-from mock_server.fixtureset.generate import (
-    DEFAULT_CLIENTS,
-    DEFAULT_END,
-    check_fixture_set,
-    generate,
-    render_fixture_set,
-    write_fixture_set,
-)
+from mock_server.fixtureset.check import check_fixture_set
+from mock_server.fixtureset.generate import DEFAULT_CLIENTS, DEFAULT_END, generate
+from mock_server.fixtureset.render import render_fixture_set, write_fixture_set
 
 __all__ = ["fixtures_group"]
 
@@ -95,6 +90,12 @@ def generate_command(
         raise click.BadParameter(
             "downlinks need at least one device: give --devices 1 or more", param_hint="--devices"
         )
+    try:
+        import faker  # noqa: F401  (the `fixtures` extra)
+    except ImportError:
+        raise click.UsageError(
+            "generating fixtures needs Faker: pip install 'downlinks-mock[fixtures]'"
+        ) from None
     data = generate(
         seed=seed,
         devices=devices,

@@ -9,6 +9,7 @@ import click
 
 from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig, is_loopback
 from mock_server.domain.timefmt import parse_rfc3339
+from mock_server.fixtureset.load import FixtureError
 from mock_server.server import ListenError, ServerLimits, listen_socket
 from mock_server.timeline.scenarios import ScenarioError, load_scenario
 
@@ -303,7 +304,10 @@ def serve_command(
     sock = bind(config.host, config.port)
     try:
         app = create_app(config)
-    except ValueError as exc:  # fixture, auth and scenario errors name the file and fix
+    except FixtureError as exc:  # names the file and every problem, as `fixtures check` does
+        sock.close()
+        raise click.BadParameter(str(exc), param_hint="--fixtures") from None
+    except ValueError as exc:  # auth and scenario errors name the file and fix
         sock.close()
         raise click.ClickException(str(exc)) from None
     config.port = int(sock.getsockname()[1])  # --port 0: the banner names the real one

@@ -1,7 +1,9 @@
 """Fault injection (M8): latency, an error status, or a dropped connection, on matching
 requests, for a number of requests or with a seeded probability.
 
-A fault is checked before the request reaches the mock, so an injected error or drop
+A fault body is checked against the `Fault` schema of the control plane's OpenAPI
+document (bounds, types, header tokens) before `parse_fault` applies the rules across
+fields. A fault is checked before the request reaches the mock, so an injected error or drop
 changes no state (a create that gets an injected 503 stores nothing). Faults never apply
 to the control plane: the journal middleware does not ask for `/__mock` paths at all.
 """
@@ -14,7 +16,7 @@ import itertools
 import random
 import re
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -22,30 +24,11 @@ from urllib.parse import parse_qsl
 
 import httpx
 import orjson
+from starlette.types import Message, Scope, Send
 
 from mock_server.http.problems import PROBLEM_MEDIA_TYPE, BadRequest, NotFound, Violation
 
-__all__ = ["Fault", "Faults", "parse_fault", "MAX_LATENCY_MS"]
-
-MAX_LATENCY_MS = 300_000  # five minutes: longer is a hang, not a latency
-_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
-_KEYS = frozenset(
-    {
-        "method",
-        "path",
-        "query",
-        "latencyMs",
-        "status",
-        "type",
-        "title",
-        "detail",
-        "headers",
-        "drop",
-        "times",
-        "probability",
-        "seed",
-    }
-)
+__all__ = ["Fault", "Faults", "parse_fault"]
 
 
 @dataclass
@@ -119,102 +102,55 @@ class Fault:
         }
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+# Headers the server writes itself: a fault that set them would break the answer's framing.
+_RESERVED_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding", "connection"})
 
 
-def _latency(value: Any, errors: list[Violation]) -> tuple[int, int] | None:
-    bound = f"an integer 0..{MAX_LATENCY_MS}"
-    if _is_int(value):
-        if 0 <= value <= MAX_LATENCY_MS:
-            return (value, value)
-        errors.append({"pointer": "#/latencyMs", "detail": f"latencyMs must be {bound}"})
-        return None
-    if isinstance(value, dict) and set(value) == {"min", "max"}:
-        low, high = value["min"], value["max"]
-        ok = True
-        for key, item in (("min", low), ("max", high)):
-            if not (_is_int(item) and 0 <= item <= MAX_LATENCY_MS):
-                errors.append({"pointer": f"#/latencyMs/{key}", "detail": f"must be {bound}"})
-                ok = False
-        if ok and low > high:
-            errors.append({"pointer": "#/latencyMs", "detail": "min must not exceed max"})
-            ok = False
-        return (low, high) if ok else None
-    errors.append(
-        {
-            "pointer": "#/latencyMs",
-            "detail": 'latencyMs is milliseconds (250) or a range ({"min": 100, "max": 500})',
-        }
-    )
-    return None
+def _integer(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
-def _strings(value: Any, key: str, errors: list[Violation]) -> dict[str, str]:
-    if isinstance(value, dict) and all(
-        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        return dict(value)
-    errors.append({"pointer": f"#/{key}", "detail": f"{key} must map names to string values"})
-    return {}
-
-
-def parse_fault(body: Any, fault_id: str) -> Fault:
-    """A `POST /__mock/faults` body -> a Fault; every bad key is named at once (400, E2)."""
-    if not isinstance(body, dict):
-        raise BadRequest(
-            "a fault is a JSON object",
-            errors=[{"pointer": "#", "detail": "expected an object"}],
-        )
+def parse_fault(body: Mapping[str, Any]) -> Fault:
+    """A `POST /__mock/faults` body, valid against the control plane's `Fault` schema, as a
+    Fault (its id is set when it is added). The rules across fields are checked here, every
+    broken one named at once (400, E2)."""
     errors: list[Violation] = []
-    for key in sorted(set(body) - _KEYS):
-        errors.append(
-            {"pointer": f"#/{key}", "detail": f"unknown key; use {', '.join(sorted(_KEYS))}"}
-        )
-    method = body.get("method")
-    if method is not None:
-        if isinstance(method, str) and method.upper() in _METHODS:
-            method = method.upper()
-        else:
-            errors.append(
-                {"pointer": "#/method", "detail": f"one of {', '.join(sorted(_METHODS))}"}
-            )
     path = body.get("path", "/*")
-    if not isinstance(path, str) or not path.startswith("/"):
-        errors.append({"pointer": "#/path", "detail": "a path glob starting with /"})
-        path = "/*"
-    elif path.startswith("/__mock"):
+    if path.startswith("/__mock"):
         # A broader glob ("/*") is fine: the control plane is skipped before matching.
         errors.append(
             {"pointer": "#/path", "detail": "faults never apply to the /__mock control plane"}
         )
-    query = _strings(body["query"], "query", errors) if "query" in body else {}
-    latency = _latency(body["latencyMs"], errors) if "latencyMs" in body else None
-    status = body.get("status")
-    if status is not None and not (_is_int(status) and 400 <= status <= 599):
-        errors.append({"pointer": "#/status", "detail": "an error status, 400..599"})
-        status = None
-    problem: dict[str, str] = {}
-    for key in ("type", "title", "detail"):
-        if key in body:
-            if isinstance(body[key], str) and body[key].strip():
-                problem[key] = body[key]
-            else:
-                errors.append({"pointer": f"#/{key}", "detail": "a non-blank string"})
-            if "status" not in body:
-                errors.append({"pointer": f"#/{key}", "detail": "only with status"})
-    headers = _strings(body["headers"], "headers", errors) if "headers" in body else {}
-    if headers and "status" not in body:
-        errors.append({"pointer": "#/headers", "detail": "only with status"})
+    # Integers may arrive as 3.0, which JSON Schema counts as an integer.
+    latency = body.get("latencyMs")
+    bounds: tuple[int, int] | None = None
+    if isinstance(latency, dict):
+        bounds = (int(latency["min"]), int(latency["max"]))
+        if bounds[0] > bounds[1]:
+            errors.append(
+                {"pointer": "#/latencyMs", "detail": f"min {bounds[0]} exceeds max {bounds[1]}"}
+            )
+    elif latency is not None:
+        bounds = (int(latency), int(latency))
+    has_status = "status" in body
+    for key in ("type", "title", "detail", "headers"):
+        if key in body and not has_status:
+            errors.append({"pointer": f"#/{key}", "detail": f"{key} goes only with a status"})
+    headers: dict[str, str] = dict(body.get("headers", {}))
+    for name in headers:
+        if name.lower() in _RESERVED_HEADERS:
+            errors.append(
+                {
+                    "pointer": f"#/headers/{name}",
+                    "detail": f"{name} is written by the mock itself; it cannot be injected",
+                }
+            )
     drop = body.get("drop", False)
-    if not isinstance(drop, bool):
-        errors.append({"pointer": "#/drop", "detail": "true or false"})
-        drop = False
-    if drop and "status" in body:
+    if drop and has_status:
         errors.append(
             {"pointer": "#/drop", "detail": "a dropped connection has no status: give one"}
         )
-    if "latencyMs" not in body and "status" not in body and not drop:
+    if latency is None and not has_status and not drop:
         errors.append(
             {
                 "pointer": "#",
@@ -222,42 +158,27 @@ def parse_fault(body: Any, fault_id: str) -> Fault:
                 "go with either of the others)",
             }
         )
-    times = body.get("times")
-    if times is not None and not (_is_int(times) and times >= 1):
-        errors.append({"pointer": "#/times", "detail": "a positive integer"})
-    probability = body.get("probability")
-    if probability is not None:
-        if isinstance(probability, (int, float)) and not isinstance(probability, bool):
-            probability = float(probability)
-            if not 0.0 < probability <= 1.0:
-                errors.append({"pointer": "#/probability", "detail": "a number in (0, 1]"})
-        else:
-            errors.append({"pointer": "#/probability", "detail": "a number in (0, 1]"})
-    seed = body.get("seed")
-    if seed is not None and not _is_int(seed):
-        errors.append({"pointer": "#/seed", "detail": "an integer"})
     if errors:
-        raise BadRequest("the fault is invalid", errors=errors)
-    if seed is None and (probability is not None or (latency and latency[0] != latency[1])):
+        raise BadRequest(f"the fault is invalid ({len(errors)} problem(s))", errors=errors)
+    probability = body.get("probability")
+    seed = _integer(body.get("seed"))
+    if seed is None and (probability is not None or (bounds and bounds[0] != bounds[1])):
         # Draws happen: choose a seed and show it, so that the run can be repeated.
         seed = random.SystemRandom().randrange(2**31)
     return Fault(
-        id=fault_id,
-        method=method,
+        id="",
+        method=body.get("method"),
         path=path,
-        query=query,
-        latency=latency,
-        status=status,
-        problem=problem,
+        query=dict(body.get("query", {})),
+        latency=bounds,
+        status=_integer(body.get("status")),
+        problem={key: body[key] for key in ("type", "title", "detail") if key in body},
         headers=headers,
         drop=drop,
-        times=times,
-        probability=probability,
+        times=_integer(body.get("times")),
+        probability=None if probability is None else float(probability),
         seed=seed,
     )
-
-
-Send = Callable[[dict], Awaitable[None]]
 
 
 class Faults:
@@ -271,9 +192,10 @@ class Faults:
         # How latency is waited out; tests may swap it to observe delays without waiting.
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
 
-    def add(self, body: Any) -> Fault:
+    def add(self, fault: Fault) -> Fault:
+        """Put `fault` (from `parse_fault`) last in line, under a new id."""
         with self._lock:
-            fault = parse_fault(body, f"f{next(self._ids)}")
+            fault.id = f"f{next(self._ids)}"
             self._faults.append(fault)
             self.active = True
             return fault
@@ -308,7 +230,7 @@ class Faults:
                     return fault
         return None
 
-    async def inject(self, fault: Fault, scope: dict, send: Send, raw_send: Send) -> bool:
+    async def inject(self, fault: Fault, scope: Scope, send: Send, raw_send: Send) -> bool:
         """Apply `fault`; True when it answered (or dropped) the request itself.
 
         `send` is the journal's; `raw_send` the server's, whose transport a drop closes.
@@ -324,13 +246,13 @@ class Faults:
         return False
 
 
-async def _answer(fault: Fault, scope: dict, send: Send) -> None:
+async def _answer(fault: Fault, scope: Message, send: Send) -> None:
     status = fault.status
     assert status is not None
     body = orjson.dumps(
         {
             "type": fault.problem.get("type", "/problems/injected-fault"),
-            "title": fault.problem.get("title", HTTPStatus(status).phrase),
+            "title": fault.problem.get("title", _phrase(status)),
             "status": status,
             "detail": fault.problem.get(
                 "detail", f"fault {fault.id} injected through /__mock/faults"
@@ -345,6 +267,14 @@ async def _answer(fault: Fault, scope: dict, send: Send) -> None:
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _phrase(status: int) -> str:
+    """The status's reason phrase; a status without one (e.g. 499) gets its class's."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Client Error" if status < 500 else "Server Error"
 
 
 async def _drop(raw_send: Send, fault: Fault) -> None:

@@ -127,12 +127,3 @@ class NewDownlink:
 
 
 # The lifecycle's names, once defined here, stay importable from here for older imports.
-_MOVED_TO_LIFECYCLE = frozenset({"MOVES", "can_move", "move_logs", "cancellable"})
-
-
-def __getattr__(name: str) -> Any:
-    if name in _MOVED_TO_LIFECYCLE:
-        from mock_server.domain import lifecycle
-
-        return getattr(lifecycle, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

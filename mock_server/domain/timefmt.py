@@ -29,7 +29,8 @@ DURATION_HINT = "write durations as ISO 8601 with a T, e.g. PT10M, PT24H or P1DT
 def format_ms(ms: int) -> str:
     """Render epoch milliseconds as RFC 3339 UTC with exactly three fractional digits (T1)."""
     dt = _EPOCH + timedelta(milliseconds=ms)
-    return f"{dt:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+    # %Y is not zero-padded for years before 1000 on every platform; RFC 3339 wants 4 digits.
+    return f"{dt.year:04d}-{dt:%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
 
 
 def parse_rfc3339(text: str) -> int:

@@ -1,13 +1,14 @@
-"""Fixture sets: a device registry and M3 downlink records, made up by Faker, and checked.
+"""Fixture sets generated: a device registry and M3 downlink records, made up by Faker.
 
 A fixture set is one JSON object: ``{"devices": [{"networkId", "tags"}], "downlinks": [M3
 records]}``. `generate` makes one that is deterministic under its seed: the same arguments
 give byte-identical JSON, since every choice comes from a seeded `random.Random` or a
 seeded Faker instance and "now" is a fixed instant unless one is given.
 
-Each downlink's history is a walk over the S1 move table (`model.MOVES`) from PENDING to the
-status it ends in, logged as S2 says (`model.move_logs`); `check_fixture_set` replays logs
-against the same table, so neither keeps a copy of the rules.
+Each downlink's history is a walk over the S1 move table (`lifecycle.MOVES`) from PENDING to the
+status it ends in, logged as S2 says (`model.move_logs`); `check.check_fixture_set` replays logs
+against the same table, so neither keeps a copy of the rules. Writing a set is `render`;
+reading one is `load`.
 """
 
 from __future__ import annotations
@@ -18,23 +19,22 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from faker import Faker
-
-from mock_server.domain.model import MOVES, Event, LogEntry, Status, move_logs
+from mock_server.domain.lifecycle import MOVES, move_logs
+from mock_server.domain.model import Event, LogEntry, Status
 from mock_server.domain.senml import check_pack
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
+from mock_server.fixtureset.render import ordered
+
+if TYPE_CHECKING:
+    from faker import Faker
 
 __all__ = [
     "DEFAULT_CLIENTS",
     "DEFAULT_END",
     "DEFAULT_END_MS",
     "generate",
-    "render_fixture_set",
-    "write_fixture_set",
-    "check_fixture_set",
 ]
 
 DEFAULT_CLIENTS: tuple[str, ...] = ("demo-client", "acme-utilities", "city-of-delft")
@@ -47,20 +47,6 @@ _MINUTE = 60 * _SECOND
 _HOUR = 60 * _MINUTE
 _DAY = 24 * _HOUR
 
-# The key order of a written record: the public `Downlink` fields as the spec lists them,
-# then `owner` (M3). Unknown keys follow, sorted.
-_DOWNLINK_KEYS = (
-    "id",
-    "networkId",
-    "externalReference",
-    "status",
-    "message",
-    "createdAt",
-    "modifiedAt",
-    "logs",
-    "owner",
-)
-_LOG_KEYS = ("createdAt", "event", "errorCode")
 
 # How often each status is chosen once every status has appeared once: most downlinks of
 # a month are done, a few are still in flight.
@@ -364,6 +350,8 @@ def generate(
     start = end - span_days * _DAY
 
     rng = random.Random(seed)
+    from faker import Faker  # the `fixtures` extra: only generating needs it
+
     fake = Faker("nl_NL")
     fake.seed_instance(seed)
 
@@ -399,228 +387,4 @@ def generate(
         "devices": [{"networkId": d.network_id, "tags": d.tags} for d in registry],
         "downlinks": records,
     }
-    return _ordered(data)
-
-
-def _ordered(data: dict[str, Any]) -> dict[str, Any]:
-    """The set in its written order: devices by networkId, downlinks by (createdAt, id),
-    record keys in `_DOWNLINK_KEYS` order, tags by name."""
-
-    def keyed(record: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
-        known = [k for k in order if k in record]
-        return {k: record[k] for k in [*known, *sorted(set(record) - set(order))]}
-
-    devices = [
-        {**d, "tags": dict(sorted(d["tags"].items()))} if isinstance(d.get("tags"), dict) else d
-        for d in data.get("devices", [])
-    ]
-    downlinks = []
-    for record in data.get("downlinks", []):
-        record = keyed(record, _DOWNLINK_KEYS)
-        if isinstance(record.get("logs"), list):
-            record["logs"] = [
-                keyed(e, _LOG_KEYS) if isinstance(e, dict) else e for e in record["logs"]
-            ]
-        downlinks.append(record)
-    devices.sort(key=lambda d: str(d.get("networkId", "")))
-    downlinks.sort(key=lambda r: (str(r.get("createdAt", "")), str(r.get("id", ""))))
-    return {"devices": devices, "downlinks": downlinks}
-
-
-def render_fixture_set(data: dict[str, Any]) -> str:
-    """The set as pretty JSON text in a stable order (see `_ordered`), ending in a newline."""
-    return json.dumps(_ordered(data), indent=2, ensure_ascii=False) + "\n"
-
-
-def write_fixture_set(data: dict[str, Any], path: Path) -> None:
-    """Write the set to `path` as UTF-8 pretty JSON in a stable order."""
-    Path(path).write_text(render_fixture_set(data), encoding="utf-8")
-
-
-def _time_problem(value: Any) -> str | None:
-    """Why `value` is not a T1 timestamp (RFC 3339 UTC, exactly three fractional digits)."""
-    if not isinstance(value, str):
-        return f"{value!r} is not a date-time string"
-    try:
-        ms = parse_rfc3339(value)
-    except ValueError as exc:
-        return str(exc)
-    if format_ms(ms) != value:
-        return f"{value!r} is not written as T1 says: UTC, a Z, three fractional digits, e.g. {format_ms(ms)}"
-    return None
-
-
-def _pack(message: Any) -> list[Any] | None:
-    if not isinstance(message, str):
-        return None
-    try:
-        pack = json.loads(message)
-    except ValueError:
-        return None
-    return pack if isinstance(pack, list) and pack else None
-
-
-def _replay(entries: list[tuple[Any, Any]], parts: int) -> tuple[Status, str | None]:
-    """Read logs back into S1 moves: each move must account for the next entries exactly as
-    S2 logs it (`move_logs`). Returns the status reached, and what went wrong if anything."""
-    current, i = Status.PENDING, 1
-    while i < len(entries):
-        code = entries[i][1]
-        fits: list[tuple[Status, int]] = []
-        for target in sorted(MOVES[current], key=lambda s: s.value):
-            logged = move_logs(current, target, 0, parts=parts, error_code=code)
-            expected = [(e.event, e.error_code) for e in logged]
-            if entries[i : i + len(expected)] == expected:
-                fits.append((target, len(expected)))
-        # DOWNLINK_FAILED ends both FAILED and CANCELLED; the errorCode tells them apart:
-        # CANCELLED is logged with errorCode CANCELLED and nothing else (X4).
-        cancel = [fit for fit in fits if fit[0] is Status.CANCELLED]
-        others = [fit for fit in fits if fit[0] is not Status.CANCELLED]
-        fits = (cancel or others) if code == "CANCELLED" else others
-        if not fits:
-            event = entries[i][0]
-            return current, (
-                f"logs[{i}] ({event}{f', {code}' if code else ''}) is not what any S1 move out of"
-                f" {current.value} logs (S2)"
-            )
-        current, i = fits[0][0], i + fits[0][1]
-    return current, None
-
-
-def _check_downlink(record: Any, where: str, problems: list[str]) -> None:
-    if not isinstance(record, dict):
-        problems.append(f"{where}: expected an object")
-        return
-    unknown = sorted(set(record) - set(_DOWNLINK_KEYS))
-    if unknown:
-        problems.append(
-            f"{where}: unknown keys {', '.join(unknown)} (M3 takes {', '.join(_DOWNLINK_KEYS)})"
-        )
-    network_id = record.get("networkId")
-    if not isinstance(network_id, str) or not network_id:
-        problems.append(f"{where}: networkId must be a non-empty string (M3)")
-    status_text = record.get("status", Status.PENDING.value)
-    try:
-        status: Status | None = Status(status_text)
-    except ValueError:
-        status = None
-        problems.append(f"{where}: unknown status {status_text!r}: one of {', '.join(Status)}")
-
-    times: dict[str, int] = {}
-    for name in ("createdAt", "modifiedAt"):
-        if name in record:
-            problem = _time_problem(record[name])
-            if problem:
-                problems.append(f"{where}.{name}: {problem}")
-            else:
-                times[name] = parse_rfc3339(record[name])
-    created, modified = times.get("createdAt"), times.get("modifiedAt")
-    if created is not None and modified is not None and modified < created:
-        problems.append(
-            f"{where}: modifiedAt {record['modifiedAt']} is before createdAt {record['createdAt']} (T2)"
-        )
-
-    message = record.get("message", "")
-    pack = _pack(message)
-    parts = 1
-    if message != "" and pack is None:
-        problems.append(f"{where}.message: not a SenML pack as compact JSON text (C7)")
-    elif pack is not None:
-        report = check_pack(pack, understood=())
-        parts = report.parts
-        if report.device != network_id:
-            problems.append(
-                f"{where}: networkId {network_id!r} is not the pack's bn {report.device!r} (C7)"
-            )
-
-    logs = record.get("logs")
-    if logs is None:
-        return
-    if not isinstance(logs, list) or not logs or not all(isinstance(e, dict) for e in logs):
-        problems.append(f"{where}.logs: must be a non-empty array of log entries")
-        return
-    stamps: list[int | None] = []
-    for j, entry in enumerate(logs):
-        problem = _time_problem(entry.get("createdAt"))
-        if problem:
-            problems.append(f"{where}.logs[{j}].createdAt: {problem}")
-        stamps.append(None if problem else parse_rfc3339(entry["createdAt"]))
-    known = [t for t in stamps if t is not None]
-    if known != sorted(known):
-        problems.append(f"{where}.logs: entries are out of createdAt order (T2)")
-    if logs[0].get("event") != Event.DOWNLINK_ACCEPTED.value:
-        problems.append(f"{where}.logs[0]: the first entry must be DOWNLINK_ACCEPTED (C7)")
-    elif created is not None and stamps[0] is not None and stamps[0] != created:
-        problems.append(f"{where}.logs[0]: DOWNLINK_ACCEPTED is not at createdAt (C7)")
-    if modified is not None and stamps[-1] is not None and stamps[-1] != modified:
-        problems.append(f"{where}.logs: the last entry is not at modifiedAt (T2)")
-    if logs[0].get("event") == Event.DOWNLINK_ACCEPTED.value:
-        reached, problem = _replay([(e.get("event"), e.get("errorCode")) for e in logs], parts)
-        if problem:
-            problems.append(f"{where}.{problem}")
-        elif status is not None and reached is not status:
-            problems.append(
-                f"{where}: the logs lead to {reached.value}, the status is {status.value} (S1, S2)"
-            )
-
-
-def check_fixture_set(data: Any) -> list[str]:
-    """Every problem of a fixture set, one readable line each; empty when it is sound.
-
-    Checks the shape, unique device networkIds, unique downlink ids, unique (owner,
-    externalReference) (C6), known statuses, T1 timestamps, modifiedAt >= createdAt (T2),
-    networkId = the pack's bn (C7), and that the logs replay as S1 moves logged per S2,
-    in time order, from DOWNLINK_ACCEPTED at createdAt to the status at modifiedAt.
-    """
-    if not isinstance(data, dict):
-        return ["the fixture set must be a JSON object with 'devices' and 'downlinks'"]
-    problems: list[str] = []
-    unknown = sorted(set(data) - {"devices", "downlinks"})
-    if unknown:
-        problems.append(f"unknown top-level keys {', '.join(unknown)}: only devices and downlinks")
-    devices, downlinks = data.get("devices", []), data.get("downlinks", [])
-    if not isinstance(devices, list):
-        problems.append("devices must be an array")
-        devices = []
-    if not isinstance(downlinks, list):
-        problems.append("downlinks must be an array")
-        downlinks = []
-
-    network_ids: set[str] = set()
-    for i, device in enumerate(devices):
-        where = f"devices[{i}]"
-        if (
-            not isinstance(device, dict)
-            or not isinstance(device.get("networkId"), str)
-            or not device["networkId"]
-        ):
-            problems.append(f"{where}: expected an object with a non-empty networkId")
-            continue
-        if device["networkId"] in network_ids:
-            problems.append(f"{where}: duplicate networkId {device['networkId']!r}")
-        network_ids.add(device["networkId"])
-        tags = device.get("tags", {})
-        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-            problems.append(f"{where}.tags: must be an object of string values (L1)")
-
-    ids: set[str] = set()
-    references: set[tuple[str, str]] = set()
-    for i, record in enumerate(downlinks):
-        where = f"downlinks[{i}]"
-        _check_downlink(record, where, problems)
-        if not isinstance(record, dict):
-            continue
-        did = record.get("id")
-        if did is not None:
-            if did in ids:
-                problems.append(f"{where}: duplicate id {did!r}")
-            ids.add(did)
-        reference = record.get("externalReference")
-        if reference is not None:
-            key = (str(record.get("owner", "default")), str(reference))
-            if key in references:
-                problems.append(
-                    f"{where}: externalReference {reference!r} is already used by owner {key[0]!r} (C6)"
-                )
-            references.add(key)
-    return problems
+    return ordered(data)

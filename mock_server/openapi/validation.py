@@ -8,7 +8,8 @@ Validation is JSON Schema Draft 2020-12 (what OpenAPI 3.1 uses) with two changes
   with a `protocol`. A missing property is reported at that property; an unknown value is
   reported with the values allowed (the mapping's keys plus the implicit schema names).
 - A missing required property is reported at the property itself (``#/instruction``),
-  not at the object that lacks it.
+  not at the object that lacks it; so is a property `additionalProperties: false` does
+  not allow, and a property name `propertyNames` refuses.
 
 An error's place is an RFC 6901 JSON Pointer written as a URI fragment (`json_pointer`:
 ``#/method/fPort``, ``#`` for the whole instance), with ``~`` and ``/`` escaped as ``~0``
@@ -24,10 +25,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from jsonschema import Draft202012Validator, ValidationError
-from jsonschema.exceptions import relevance
-from jsonschema.protocols import Validator
-from jsonschema.validators import extend
+from jsonschema import Draft202012Validator, ValidationError  # type: ignore[import-untyped]
+from jsonschema.exceptions import relevance  # type: ignore[import-untyped]
+from jsonschema.protocols import Validator  # type: ignore[import-untyped]
+from jsonschema.validators import extend  # type: ignore[import-untyped]
 
 from mock_server.domain.timefmt import DURATION_HINT
 
@@ -163,6 +164,37 @@ def _required(
             yield ValidationError(f"{name!r} is a required property", path=(name,))
 
 
+def _additional_properties(
+    validator: Validator, allowed: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """`additionalProperties`, with each property it refuses reported at that property."""
+    if allowed is not False or not validator.is_type(instance, "object"):
+        yield from _PLAIN["additionalProperties"](validator, allowed, instance, schema)
+        return
+    known = schema.get("properties", {})
+    patterns = [re.compile(p) for p in schema.get("patternProperties", {})]
+    names = ", ".join(known) if known else "none"
+    for name in instance:
+        if name in known or any(p.search(name) for p in patterns):
+            continue
+        yield ValidationError(
+            f"{show_value(name)} is not a known property; this object takes {names}",
+            path=(name,),
+        )
+
+
+def _property_names(
+    validator: Validator, names: Any, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """`propertyNames`, with each name it refuses reported at that property."""
+    if not validator.is_type(instance, "object"):
+        return
+    for name in instance:
+        for error in validator.descend(instance=name, schema=names):
+            error.path.appendleft(name)
+            yield error
+
+
 _PLAIN = Draft202012Validator.VALIDATORS
 OpenApiValidator = extend(
     Draft202012Validator,
@@ -170,10 +202,12 @@ OpenApiValidator = extend(
         "oneOf": _discriminating(_PLAIN["oneOf"]),
         "anyOf": _discriminating(_PLAIN["anyOf"]),
         "required": _required,
+        "additionalProperties": _additional_properties,
+        "propertyNames": _property_names,
     },
 )
-"""Draft 2020-12 with the two changes above: `discriminator` picks the variant, and a
-missing required property is reported at the property."""
+"""Draft 2020-12 with the changes above: `discriminator` picks the variant, and a missing,
+unknown or badly named property is reported at the property."""
 
 
 def leaf_error(error: ValidationError) -> ValidationError:
@@ -186,6 +220,10 @@ def leaf_error(error: ValidationError) -> ValidationError:
 def error_detail(error: ValidationError) -> str:
     """A readable, bounded detail for one schema error."""
     keyword, expected, value = error.validator, error.validator_value, error.instance
+    # A schema may say in words what it wants (`errorMessage`, as the scenario schema does).
+    for schema in (error.schema, error.parent.schema if error.parent is not None else None):
+        if isinstance(schema, dict) and isinstance(schema.get("errorMessage"), str):
+            return f"{show_value(value)} is not valid here: {schema['errorMessage']}"
     if keyword == "type":
         kinds = [expected] if isinstance(expected, str) else list(expected)
         return f"{show_value(value)} is not of type {' or '.join(map(repr, kinds))}"
@@ -197,7 +235,8 @@ def error_detail(error: ValidationError) -> str:
                 f"write P{days[1]}DT or PT{int(days[1]) * 24}H instead" if days else DURATION_HINT
             )
             return f"{show_value(value)} is not a SimpleDuration as the spec writes it: {hint}"
-        return f"{show_value(value)} does not match the pattern {expected!r}"
+        hint = f" ({schema['description']})" if isinstance(schema.get("description"), str) else ""
+        return f"{show_value(value)} does not match the pattern {expected!r}{hint}"
     bounds = {
         "minimum": "is less than the minimum of",
         "maximum": "is greater than the maximum of",
@@ -216,11 +255,18 @@ def error_detail(error: ValidationError) -> str:
         return f"{show_value(value)} is not one of {', '.join(map(repr, expected))}"
     if keyword == "const":
         return f"{show_value(value)} is not {expected!r}"
+    if keyword in ("minProperties", "maxProperties"):
+        fewer = "fewer" if keyword == "minProperties" else "more"
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        hint = f": {schema['description']}" if isinstance(schema.get("description"), str) else ""
+        return f"the object has {fewer} than {expected} members{hint}"
+    if keyword == "format" and error.cause is not None:
+        return str(error.cause)
     if keyword == "minItems":
         return f"the array has fewer than {expected} items"
     if keyword == "maxItems":
         return f"the array has more than {expected} items"
-    message = error.message
+    message = str(error.message)
     return message if len(message) <= 300 else message[:297] + "..."
 
 

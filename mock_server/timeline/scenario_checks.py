@@ -43,13 +43,13 @@ def scenario_schema() -> dict[str, Any]:
     return schema
 
 
-class _NoAliasLoader(yaml.SafeLoader):  # type: ignore[misc]
+class _NoAliasLoader(yaml.SafeLoader):
     """YAML without anchors and aliases: a few hundred bytes of nested aliases expand
     to billions of nodes for every later walk ("billion laughs")."""
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in the stubs
             raise yaml.composer.ComposerError(
                 None, None, "aliases (*name) are not allowed: write the value out", event.start_mark
             )

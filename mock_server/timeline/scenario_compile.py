@@ -15,7 +15,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from mock_server.domain.model import Status, can_move
+from mock_server.domain.lifecycle import can_move
+from mock_server.domain.model import Status
 from mock_server.domain.timefmt import parse_duration_ms
 from mock_server.timeline.scenario_model import (
     Delay,

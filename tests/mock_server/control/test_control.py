@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import REPO_ROOT, ClockMode, MockConfig
-from mock_server.control.seeding import FixtureError, load_fixture_file
+from mock_server.fixtureset.load import FixtureError, load_fixture_file
 from tests.mock_server.conftest import NID, START, START_MS, auth, body, problem
 
 
@@ -205,9 +205,9 @@ def test_shipped_fixtures_load(tmp_path: Path) -> None:
     ("content", "message"),
     [
         (b"{", "not valid JSON"),
-        (b"[]", "expected an object"),
-        (b'{"downlinks": [{"status": "PENDING"}]}', "downlinks/0"),
-        (b'{"devices": [{"tags": {}}]}', "devices/0/networkId"),
+        (b"[]", "the fixture set: [] is not of type 'object'"),
+        (b'{"downlinks": [{"status": "PENDING"}]}', "downlinks[0].networkId"),
+        (b'{"devices": [{"tags": {}}]}', "devices[0].networkId"),
     ],
 )
 def test_fixture_errors_name_file_and_place(tmp_path: Path, content: bytes, message: str) -> None:

@@ -14,17 +14,13 @@ from click.testing import CliRunner
 
 from mock_server.cli.fixtures import fixtures_group
 from mock_server.config import OPENAPI_PATH, REPO_ROOT
-from mock_server.domain.model import MOVES, TERMINAL, Status
+from mock_server.domain.lifecycle import MOVES
+from mock_server.domain.model import TERMINAL, Status
 from mock_server.domain.senml import check_pack
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
-from mock_server.fixtureset.generate import (
-    DEFAULT_CLIENTS,
-    DEFAULT_END_MS,
-    check_fixture_set,
-    generate,
-    render_fixture_set,
-    write_fixture_set,
-)
+from mock_server.fixtureset.check import check_fixture_set
+from mock_server.fixtureset.generate import DEFAULT_CLIENTS, DEFAULT_END_MS, generate
+from mock_server.fixtureset.render import render_fixture_set, write_fixture_set
 
 SHIPPED = REPO_ROOT / "fixtures" / "default.json"
 # The command in fixtures/README.md that made the shipped set.
@@ -348,7 +344,7 @@ def _unknown_key(d: dict[str, Any]) -> None:
 
 
 PLANTED = {
-    "unknown status": (_status_unknown, "unknown status 'LOST'"),
+    "unknown status": (_status_unknown, "downlinks[0].status: 'LOST' is not one of"),
     "logs out of order": (_logs_out_of_order, "out of createdAt order"),
     "modifiedAt before createdAt": (_modified_before_created, "is before createdAt"),
     "networkId is not the bn": (_network_id_not_bn, "is not the pack's bn"),
@@ -360,7 +356,7 @@ PLANTED = {
     "no DOWNLINK_ACCEPTED first": (_accepted_missing, "must be DOWNLINK_ACCEPTED"),
     "last log not at modifiedAt": (_last_log_not_modified, "not at modifiedAt"),
     "duplicate device": (_duplicate_device, "duplicate networkId"),
-    "unknown key": (_unknown_key, "unknown keys ownr"),
+    "unknown key": (_unknown_key, "downlinks[0].ownr: 'ownr' is not a known property"),
 }
 
 
@@ -384,8 +380,12 @@ def test_c6_another_owner_may_reuse_a_reference() -> None:
 
 def test_check_fixture_set_refuses_other_shapes() -> None:
     assert check_fixture_set([]) != []
-    assert any("unknown top-level keys" in p for p in check_fixture_set({"device": []}))
-    assert any("downlinks must be an array" in p for p in check_fixture_set({"downlinks": {}}))
+    assert any(
+        "device: 'device' is not a known property" in p for p in check_fixture_set({"device": []})
+    )
+    assert any(
+        "downlinks: {} is not of type 'array'" in p for p in check_fixture_set({"downlinks": {}})
+    )
 
 
 # The command

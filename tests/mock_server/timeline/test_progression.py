@@ -14,7 +14,8 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import AuthMode, ClockMode, MockConfig
-from mock_server.domain.model import Downlink, Event, NewDownlink, Status, can_move
+from mock_server.domain.lifecycle import can_move
+from mock_server.domain.model import Downlink, Event, NewDownlink, Status
 from mock_server.mock import Mock
 from mock_server.timeline.progression import FEEDBACK_TIMEOUT, RETRY_LIMIT_EXCEEDED
 from mock_server.timeline.scenarios import parse_scenario, scenario_names

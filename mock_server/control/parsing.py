@@ -1,0 +1,74 @@
+"""Control-plane requests read and checked against the control plane's OpenAPI document.
+
+Every `/__mock/` handler starts with `parse(request, operationId)`: the query, path
+parameters and JSON body are validated by the same validator as the public API, and every
+violation of all three is reported in one 400 problem+json (E2). Handlers then apply only
+the rules across fields that a schema cannot state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from mock_server.http.api import read_json_body
+from mock_server.http.problems import BadRequest, Violation
+from mock_server.mock import Mock
+from mock_server.openapi.control import control_spec
+
+__all__ = ["Parsed", "parse", "mock_of", "json_response", "reject", "SEED_BODY_FACTOR"]
+
+SEED_BODY_FACTOR = 64
+"""Seeding bodies (M3) may be this many times the public body limit: a batch of records."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A control-plane request, valid against its operation: coerced values."""
+
+    query: dict[str, Any] = field(default_factory=dict)
+    path: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+
+
+def mock_of(request: Request) -> Mock:
+    """The running mock, with what has fallen due fired first (T3)."""
+    mock: Mock = request.app.state.mock
+    mock.tick()
+    return mock
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(data), status_code=status, media_type="application/json")
+
+
+def reject(detail: str, errors: list[Violation]) -> BadRequest:
+    """The 400 for `errors`; `detail` says what was refused, and that nothing changed."""
+    return BadRequest(f"{detail} ({len(errors)} problem(s)); nothing changed", errors=errors)
+
+
+async def parse(
+    request: Request, operation_id: str, *, body_limit: int | None = None, body: bool = True
+) -> Parsed:
+    """The request's parameters and JSON body, checked against `operation_id`.
+
+    The body is read when the operation takes one, unless `body` is False (for a handler
+    that reads other media types itself): 415 unless JSON, 413 over the limit, 400 if
+    malformed. BadRequest names every violation of parameters and body at once.
+    """
+    spec = control_spec()
+    query, errors = spec.check_query(operation_id, request.query_params.multi_items())
+    path, invalid = spec.coerce_path(operation_id, request.path_params)
+    errors += invalid
+    value: Any = None
+    if body and spec.has_body(operation_id):
+        mock: Mock = request.app.state.mock
+        value = await read_json_body(request, body_limit or mock.config.body_limit)
+        errors += spec.body_violations(operation_id, value)
+    if errors:
+        raise reject("the request is invalid", errors)
+    return Parsed(query=query, path=path, body=value)
