@@ -650,7 +650,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if wrk:
         version = subprocess.run([wrk, "-v"], capture_output=True, text=True, timeout=10)
-        info["loadgen"] = (version.stdout or version.stderr).split("\n")[0].strip()
+        info["loadgen"] = (version.stdout or version.stderr).split("\n")[0].split(" [")[0].strip()
     else:
         info["loadgen"] = "python asyncio generator (wrk not available)"
     jar: Path | None = None
