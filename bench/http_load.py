@@ -568,7 +568,6 @@ def verdicts(rows: list[Row], sizes: tuple[int, int]) -> list[tuple[str, bool, s
 
 
 def machine() -> dict[str, str]:
-    import granian  # noqa: F401  (only its presence matters here)
     import uvicorn
 
     return {
