@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +27,18 @@ _LUA = Path(__file__).with_name("wrk_report.lua")
 
 @dataclass(frozen=True)
 class Load:
-    """One kind of request to repeat: method, path with query, headers and body."""
+    """One kind of request to repeat: method, path with query, headers and body.
+
+    With `mix`, each connection sends the (method, path) pairs of `mix` in turn instead
+    (`body` is the body of each POST): a set of distinct pages that a page cache cannot
+    answer, or a workload of reads and creates.
+    """
 
     method: str
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    mix: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,9 +100,14 @@ def run_wrk(
         command += ["-H", f"{name}: {value}"]
     command.append(base_url + load.path)
     env = {**os.environ, "BENCH_METHOD": load.method, "BENCH_BODY": load.body.decode()}
-    done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=duration + 60, check=False
-    )
+    with tempfile.TemporaryDirectory() as tmp:
+        if load.mix:
+            listing = Path(tmp, "requests.txt")
+            listing.write_text("".join(f"{m} {p}\n" for m, p in load.mix))
+            env["BENCH_REQUESTS"] = str(listing)
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=duration + 60, check=False
+        )
     match = re.search(r"^BENCH_RESULT (\{.*\})$", done.stdout, re.MULTILINE)
     if done.returncode != 0 or match is None:
         raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
@@ -111,18 +123,23 @@ def run_wrk(
     )
 
 
-def _request_bytes(host: str, port: int, load: Load) -> bytes:
-    lines = [f"{load.method} {load.path} HTTP/1.1", f"Host: {host}:{port}"]
-    lines += [f"{name}: {value}" for name, value in load.headers.items()]
-    if load.body or load.method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(load.body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + load.body
+def _request_bytes(host: str, port: int, load: Load) -> list[bytes]:
+    """Each request of `load` as bytes on the wire: one, or one per entry of its mix."""
+    out = []
+    for method, path in load.mix or ((load.method, load.path),):
+        body = load.body if method in ("POST", "PUT", "PATCH") else b""
+        lines = [f"{method} {path} HTTP/1.1", f"Host: {host}:{port}"]
+        lines += [f"{name}: {value}" for name, value in load.headers.items()]
+        if body or method in ("POST", "PUT", "PATCH"):
+            lines.append(f"Content-Length: {len(body)}")
+        out.append(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    return out
 
 
 async def _connection(
     host: str,
     port: int,
-    request: bytes,
+    requests: list[bytes],
     deadline: float,
     budget: list[int],
     latencies: list[int],
@@ -134,8 +151,11 @@ async def _connection(
         failures[0] += 1
         return
     try:
+        turn = 0
         while time.monotonic() < deadline and budget[0] > 0:
             budget[0] -= 1
+            request = requests[turn]
+            turn = (turn + 1) % len(requests)
             began = time.perf_counter_ns()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
@@ -158,14 +178,14 @@ async def _connection(
 async def _python_load(
     host: str, port: int, load: Load, connections: int, duration: float, max_requests: int
 ) -> LoadResult:
-    request = _request_bytes(host, port, load)
+    requests = _request_bytes(host, port, load)
     latencies: list[int] = []
     failures = [0]
     budget = [max_requests]
     started = time.monotonic()
     deadline = started + duration
     tasks = [
-        _connection(host, port, request, deadline, budget, latencies, failures)
+        _connection(host, port, requests, deadline, budget, latencies, failures)
         for _ in range(connections)
     ]
     # Every connection stops at the deadline; the timeout only guards a stuck server.
@@ -192,13 +212,12 @@ def run_python(
     """One run of the asyncio generator (uvloop when installed) against `base_url`."""
     hostport = base_url.split("://", 1)[1].rstrip("/")
     host, port = hostport.rsplit(":", 1)
+    coroutine = _python_load(host, int(port), load, connections, duration, max_requests)
     try:
         import uvloop
-
-        runner = uvloop.run
     except ImportError:
-        runner = asyncio.run
-    return runner(_python_load(host, int(port), load, connections, duration, max_requests))
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
 
 
 def run_load(

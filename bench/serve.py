@@ -1,27 +1,41 @@
-"""Server entry of the benchmark: fill a store, then serve it with uvicorn on loopback.
+"""Server entry of the benchmark: fill a store, then serve it on loopback.
 
-    python -m bench.serve mock --count 1000000 --end-ms 1764000000000
-    python -m bench.serve baseline --one one.json --page page.json
+    python -m bench.serve mock --count 1000000 --end-ms 1764000000000 --port P --ready F
+    python -m bench.serve mock ... -- --log-level warning      # any `serve` option
+    python -m bench.serve app --server granian --count ... --port P --ready F
+    python -m bench.serve baseline --one one.json --page page.json --created c.json ...
 
-The process binds 127.0.0.1 on a free port, loads its data, prints one JSON line
-(`{"port": ..., "rss_kib": ..., "load_seconds": ...}`) on stdout and then serves until
-SIGTERM: uvicorn with uvloop and httptools, one worker, no access log, for both apps.
+`mock` is the mock as a user starts it: `downlinks-mock serve` run through the CLI's own
+click command with its defaults (uvicorn, access log on, log level info, real clock,
+default scenario, request journal), plus whatever serve options follow `--`. The only
+difference from typing the command is how the stored downlinks get there: a fixture file
+of a million records takes minutes to validate (`control/seeding.py`, about 240 us a
+record, twice), so the store is filled directly (`Store.seed`) right after `create_app`,
+before the server listens; the downlinks are the same either way.
+
+`app` serves the mock (`create_app` with the default MockConfig) with an explicit server,
+`uvicorn` or `granian`, both without an access log: the server comparison. `baseline` is
+the bare app serving fixed bytes (bench/baseline.py) on the same server choice.
+
+Each process writes one JSON line (`{"port", "pid", "rss_kib", "load_seconds"}`) to the
+`--ready` file once its data is loaded, then serves until SIGTERM. `--gc` prototypes the
+garbage-collector settings the mock could apply after loading (`freeze`: `gc.freeze()`;
+`tuned`: freeze plus a higher gen-0 threshold); `--access batched` prototypes the access
+log of `mock_server/accesslog.py` in place of uvicorn's.
 """
 
 from __future__ import annotations
 
 import argparse
-import socket
+import gc
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-import uvicorn
-from starlette.applications import Starlette
 
-__all__ = ["UVICORN_SETTINGS", "rss_kib", "main"]
+__all__ = ["UVICORN_SETTINGS", "rss_kib", "apply_gc", "main"]
 
 UVICORN_SETTINGS: dict[str, Any] = {
     "loop": "uvloop",
@@ -30,7 +44,10 @@ UVICORN_SETTINGS: dict[str, Any] = {
     "log_level": "warning",
     "access_log": False,
 }
-"""The settings both the mock and the baseline run under."""
+"""The settings of `app` and `baseline` under uvicorn (what `serve`'s defaults pick too,
+less the access log)."""
+
+GC_CHOICES = ("default", "freeze", "tuned")
 
 
 def rss_kib() -> int:
@@ -45,57 +62,140 @@ def rss_kib() -> int:
     return 0
 
 
-def _mock_app(count: int, end_ms: int, seed: int, page_cache: int) -> Starlette:
-    from bench.dataset import make_devices, make_downlinks
-    from mock_server.app import create_app
-    from mock_server.config import MockConfig
+def apply_gc(choice: str) -> None:
+    """The collector settings to try after loading: move every object made so far to the
+    permanent generation (never traversed again), and with `tuned` also collect gen 0
+    less often."""
+    if choice == "default":
+        return
+    gc.collect()
+    gc.freeze()
+    if choice == "tuned":
+        gc.set_threshold(50_000, 20, 100)
 
-    app = create_app(MockConfig(log_level="warning", page_cache=page_cache))
+
+def _seed(app: Any, count: int, end_ms: int, seed: int) -> None:
+    from bench.dataset import make_devices, make_downlinks
+
     store = app.state.mock.store
     devices = make_devices(seed=seed)
     store.register_devices((d.network_id, d.tags) for d in devices)
     store.seed(make_downlinks(count, end_ms, devices=devices, seed=seed))
-    return app
 
 
-def _baseline_app(one: Path, page: Path) -> Starlette:
-    from bench.baseline import baseline_app
+def _write_ready(path: Path, port: int, started: float) -> None:
+    import os
 
-    return baseline_app(one.read_bytes(), page.read_bytes())
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
-    sub = parser.add_subparsers(dest="app", required=True)
-    mock = sub.add_parser("mock", help="the mock with COUNT stored downlinks")
-    mock.add_argument("--count", type=int, required=True)
-    mock.add_argument("--end-ms", type=int, required=True, help="newest createdAt, epoch ms")
-    mock.add_argument("--seed", type=int, default=0)
-    mock.add_argument("--page-cache", type=int, default=1024, help="0: render every page")
-    bare = sub.add_parser("baseline", help="bare Starlette serving fixed bytes")
-    bare.add_argument("--one", type=Path, required=True)
-    bare.add_argument("--page", type=Path, required=True)
-    args = parser.parse_args(argv)
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    # Listening before the data is loaded is harmless: connections wait in the backlog.
-    sock.listen(2048)
-    started = time.perf_counter()
-    if args.app == "mock":
-        app = _mock_app(args.count, args.end_ms, args.seed, args.page_cache)
-    else:
-        app = _baseline_app(args.one, args.page)
     ready = {
-        "port": sock.getsockname()[1],
+        "port": port,
+        "pid": os.getpid(),
         "rss_kib": rss_kib(),
         "load_seconds": round(time.perf_counter() - started, 2),
     }
-    sys.stdout.write(orjson.dumps(ready).decode() + "\n")
-    sys.stdout.flush()
-    server = uvicorn.Server(uvicorn.Config(app, **UVICORN_SETTINGS))
-    server.run(sockets=[sock])
+    path.write_bytes(orjson.dumps(ready) + b"\n")
+
+
+def _run_cli(args: argparse.Namespace, serve_options: list[str]) -> int:
+    """`downlinks-mock serve --port P [options]`, its store filled on creation."""
+    import mock_server.app
+    from mock_server.cli.main import cli
+
+    started = time.perf_counter()
+    create_app = mock_server.app.create_app
+
+    def create_and_fill(*a: Any, **kw: Any) -> Any:
+        app = create_app(*a, **kw)
+        _seed(app, args.count, args.end_ms, args.seed)
+        apply_gc(args.gc)
+        _write_ready(args.ready, args.port, started)
+        return app
+
+    mock_server.app.create_app = create_and_fill  # `serve` imports it when it runs
+    if args.access == "batched":
+        # The wiring `serve` would have: the app wrapped in AccessLog, uvicorn's own
+        # per-request log off (it still applies the log level to everything else).
+        import uvicorn
+
+        from mock_server.accesslog import AccessLog
+
+        run = uvicorn.run
+
+        def run_batched(app: Any, **kw: Any) -> None:
+            quiet = kw.get("log_level") in ("warning", "error", "critical")
+            run(app if quiet else AccessLog(app), **{**kw, "access_log": False})
+
+        uvicorn.run = run_batched
+    code: Any = 0
+    try:
+        cli.main(["serve", "--port", str(args.port), *serve_options], prog_name="downlinks-mock")
+    except SystemExit as exc:
+        code = exc.code
+    return int(code or 0)
+
+
+def _serve(app: Any, server: str, port: int) -> None:
+    if server == "granian":
+        import asyncio
+
+        from granian.constants import Interfaces
+        from granian.server.embed import Server
+
+        asyncio.run(Server(app, address="127.0.0.1", port=port, interface=Interfaces.ASGI).serve())
+        return
+    import uvicorn
+
+    uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN_SETTINGS)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    serve_options: list[str] = []
+    if "--" in argv:
+        at = argv.index("--")
+        argv, serve_options = argv[:at], argv[at + 1 :]
+    parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__)
+    sub = parser.add_subparsers(dest="what", required=True)
+    mock = sub.add_parser("mock", help="`downlinks-mock serve` with COUNT stored downlinks")
+    app = sub.add_parser("app", help="the mock's app on an explicit server, no access log")
+    for p in (mock, app):
+        p.add_argument("--count", type=int, required=True)
+        p.add_argument("--end-ms", type=int, required=True, help="newest createdAt, epoch ms")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--gc", choices=GC_CHOICES, default="default")
+    mock.add_argument(
+        "--access",
+        choices=("uvicorn", "batched"),
+        default="uvicorn",
+        help="uvicorn: its access log, as `serve` has it today; batched: mock_server.accesslog",
+    )
+    bare = sub.add_parser("baseline", help="bare Starlette serving fixed bytes")
+    bare.add_argument("--one", type=Path, required=True)
+    bare.add_argument("--page", type=Path, required=True)
+    bare.add_argument("--created", type=Path, required=True)
+    for p in (mock, app, bare):
+        p.add_argument("--port", type=int, required=True)
+        p.add_argument("--ready", type=Path, required=True)
+    for p in (app, bare):
+        p.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn")
+    args = parser.parse_args(argv)
+
+    if args.what == "mock":
+        return _run_cli(args, serve_options)
+    started = time.perf_counter()
+    if args.what == "app":
+        from mock_server.app import create_app
+
+        served = create_app()
+        _seed(served, args.count, args.end_ms, args.seed)
+        apply_gc(args.gc)
+    else:
+        from bench.baseline import baseline_app
+
+        served = baseline_app(
+            args.one.read_bytes(), args.page.read_bytes(), args.created.read_bytes()
+        )
+    _write_ready(args.ready, args.port, started)
+    _serve(served, args.server, args.port)
     return 0
 
 
