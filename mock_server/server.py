@@ -357,7 +357,7 @@ def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) 
         host=host,
         port=port,
         log_level=log_level,
-        access_log=True,
+        access_log=False,  # `serve` writes its own, batched (mock_server/accesslog.py)
         lifespan="auto",
     )
     uvicorn.Server(config).run(sockets=[sock])

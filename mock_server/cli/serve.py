@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import socket
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -232,6 +234,12 @@ def _banner(config: MockConfig, url: str) -> str:
     help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
 )
 @click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    help="One line per request on stdout, written in batches (past 100 requests per half "
+    "second, one summary line); only at --log-level info or debug.",
+)
+@click.option(
     "--max-body-bytes",
     default=1024 * 1024,
     type=click.IntRange(min=1024),
@@ -281,6 +289,7 @@ def _banner(config: MockConfig, url: str) -> str:
     help="Open connections; past it the longest-idle one is closed.",
 )
 def serve_command(
+    access_log: bool,
     max_header_bytes: int,
     idle_timeout: float,
     header_timeout: float,
@@ -314,4 +323,13 @@ def serve_command(
     host = f"[{config.host}]" if ":" in config.host else config.host
     url = f"http://{host}:{config.port}"
     click.echo(_banner(config, url))
-    run(app, sock=sock, log_level=config.log_level, limits=limits)
+    # What was loaded lives as long as the mock: keep the collector from walking it again
+    # and again (at 1,000,000 stored a full collection stops everything for seconds).
+    gc.collect()
+    gc.freeze()
+    served: Any = app
+    if access_log and config.log_level in ("info", "debug"):
+        from mock_server.accesslog import AccessLog
+
+        served = AccessLog(app)
+    run(served, sock=sock, log_level=config.log_level, limits=limits)
