@@ -17,6 +17,7 @@ from mock_server.domain.model import NewDownlink
 from mock_server.domain.senml import check_pack
 from mock_server.domain.timefmt import parse_duration_ms
 from mock_server.http.problems import Violation
+from mock_server.openapi.compiled import CompiledCheck, compiled_schema
 from mock_server.openapi.document import Document, json_pointer
 from mock_server.openapi.validation import (
     discriminator_variants,
@@ -49,6 +50,8 @@ class CreateReader:
         body_at = document.deref_at(create_at + ("requestBody",))
         body_at = body_at + ("content", "application/json", "schema")
         self._create = document.validator_for(json_pointer(body_at))
+        # Valid bodies skip the detailed pass; it still explains every refusal (E2).
+        self._compiled = CompiledCheck(compiled_schema(document.document, json_pointer(body_at)))
         self._create_schema = document.at(body_at)
         self._create_properties = self._properties(self._create_schema)
         self._method_schema = self._create_properties.get("method", {})
@@ -146,12 +149,13 @@ class CreateReader:
         skip = {path for path, _ in unfit}
 
         broken: list[KeyPath] = []
-        for error in self._create.iter_errors(body):
-            leaf = leaf_error(error)
-            path = tuple(leaf.absolute_path)
-            broken.append(path)
-            if path not in skip:
-                found.append((path, error_detail(leaf)))
+        if unfit or not self._compiled.valid(body):
+            for error in self._create.iter_errors(body):
+                leaf = leaf_error(error)
+                path = tuple(leaf.absolute_path)
+                broken.append(path)
+                if path not in skip:
+                    found.append((path, error_detail(leaf)))
         broken.extend(skip)
 
         def intact(prefix: KeyPath) -> bool:
