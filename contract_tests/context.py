@@ -370,11 +370,21 @@ class Context:
         if self.target.mode is not Mode.FULL:
             raise Skip(f"needs the {what} test hook (full mode)")
 
+    def _expect_hook(self, exchange: Exchange, status: int, what: str) -> None:
+        """Like `expect_status`, but a refusal is a set-up failure (an error, not a broken
+        rule): the hook is how the check prepares, not what it judges."""
+        try:
+            self.expect_status(exchange, status)
+        except Finding as finding:
+            finding.message = f"set-up: the {what} test hook refused: {finding.message}"
+            finding.setup = True
+            raise
+
     def seed(self, records: list[dict[str, Any]], *, token: str | None = _UNSET) -> list[dict]:
         """M3: store `records` as given (owner: the token's client); the stored records."""
         self._hook("M3")
         exchange = self.request("POST", "/__mock/downlinks", token=token, json=records)
-        self.expect_status(exchange, 201)
+        self._expect_hook(exchange, 201, "M3")
         stored = exchange.json()
         if not isinstance(stored, list) or len(stored) != len(records):
             self.fail("M3 did not answer the array as stored", exchange)
@@ -384,7 +394,7 @@ class Context:
         """M3: register device tags that `q` matches exactly (L1)."""
         self._hook("M3")
         exchange = self.request("POST", "/__mock/devices", token=None, json=devices)
-        self.expect_status(exchange, 201)
+        self._expect_hook(exchange, 201, "M3")
 
     def transition(
         self, downlink_id: str, status: str, error_code: str | None = None
@@ -397,7 +407,7 @@ class Context:
         exchange = self.request(
             "POST", f"/__mock/downlinks/{downlink_id}/transition", token=None, json=body
         )
-        self.expect_status(exchange, 200)
+        self._expect_hook(exchange, 200, "M4")
         moved = exchange.json()
         if not isinstance(moved, dict):
             self.fail("M4 did not answer the downlink", exchange)
@@ -407,7 +417,7 @@ class Context:
         """M5: the target's clock, {"now": ..., "mode": ...}."""
         self._hook("M5")
         exchange = self.request("GET", "/__mock/clock", token=None)
-        self.expect_status(exchange, 200)
+        self._expect_hook(exchange, 200, "M5")
         return exchange.json()
 
     # -- failing -------------------------------------------------------------------------
