@@ -17,6 +17,10 @@ MODULES = (
     "listing",  # L: GET /downlinks
     "paging",  # L4-L7: order, links and cursors of GET /downlinks
     "cancel",  # X: DELETE /downlinks/{id}
+    "boundaries",  # E3, C6, X5: both sides of each bound, near misses of exact rules
+    "exclusion",  # L1: what q must leave out
+    "views",  # T2: every view of a downlink after every change
+    "observed",  # X3: states the target reaches on its own, in black-box mode
 )
 
 for _name in MODULES:
