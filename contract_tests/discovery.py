@@ -82,7 +82,8 @@ def probe_health(base_url: str, *, timeout: float = 10.0) -> str | None:
 
 
 def _media(response: httpx.Response) -> str:
-    return response.headers.get("content-type", "").split(";")[0].strip().lower()
+    media: str = response.headers.get("content-type", "")
+    return media.split(";")[0].strip().lower()
 
 
 def _is_json_media(media: str) -> bool:

@@ -169,10 +169,11 @@ def junit_xml(results: list[Result], info: RunInfo) -> str:
             node = ET.SubElement(case, kind, message=first, type=f"rule {r.check.rule}")
             texts = [finding_text(f, quote_rule=i == 0) for i, f in enumerate(r.findings)]
             node.text = "\n\n".join(texts) or r.reason
-    tree = ET.ElementTree(ET.Element("testsuites"))
-    tree.getroot().append(suite)
-    ET.indent(tree)
-    return ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=True) + "\n"
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    text: str = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    return text + "\n"
 
 
 # -- Markdown --------------------------------------------------------------------------------
