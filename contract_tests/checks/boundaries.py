@@ -123,3 +123,43 @@ def forced_near_misses(ctx: Context) -> None:
         ctx.fail(
             "forced=false was not taken", exchange, expected="202", actual=str(exchange.status)
         )
+
+
+# Parameter names one step off a declared one, as a typing slip would send them.
+_UNDECLARED = {
+    "/downlinks": ("createdAfter", "Limit", "q "),
+    "/downlinks/{id}": ("forced", "expand"),
+}
+
+
+@check("E2", "a query parameter the operation does not declare is 400 naming it", tag=Tag.MOCK)
+def undeclared_parameters_refused(ctx: Context) -> None:
+    created = ctx.create()
+    asks: list[tuple[str, str, str]] = [
+        ("GET", "/downlinks", name) for name in _UNDECLARED["/downlinks"]
+    ]
+    asks += [("GET", f"/downlinks/{created['id']}", n) for n in _UNDECLARED["/downlinks/{id}"]]
+    asks.append(("DELETE", f"/downlinks/{created['id']}", "force"))
+    for method, path, name in asks:
+        exchange = ctx.request(method, path, params={name: "1"})
+        if exchange.status != 400:
+            ctx.fail(
+                f"{method} {path} took the undeclared query parameter {name!r}",
+                exchange,
+                expected="400 naming the parameter (a typo must not pass unseen)",
+                actual=str(exchange.status),
+            )
+        problem = ctx.expect_problem(exchange, 400)
+        named = [e.get("parameter") for e in problem.get("errors", []) if isinstance(e, dict)]
+        if name not in named:
+            ctx.fail(
+                f"the 400 for the undeclared parameter {name!r} does not name it",
+                exchange,
+                expected=f"errors[].parameter = {name!r}",
+                actual=repr(named),
+            )
+    _, after = read(ctx, created["id"])
+    if after.get("status") == "CANCELLED":
+        ctx.fail(
+            "a refused cancel (undeclared parameter) cancelled the downlink", actual="CANCELLED"
+        )

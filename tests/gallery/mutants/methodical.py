@@ -194,3 +194,15 @@ def cancel_judges_stale_status(app: Any) -> Any:
     del app
     running = create_app(MockConfig(clock_mode=ClockMode.SCALED, clock_start=START, speed=4.0))
     return _StaleStatus(running)
+
+
+# -- E2: undeclared parameters let through on one operation --------------------------------
+
+
+@mutant("E2", description="GET /downlinks/{id} ignores query parameters it does not declare")
+def read_ignores_undeclared_parameters(app: Any) -> Any:
+    def before(call: Call) -> None:
+        if call.method == "GET" and call.downlink_id is not None:
+            call.query = []
+
+    return Rewrite(app, before=before)
