@@ -179,8 +179,10 @@ def _wait_for(url: str, process: subprocess.Popen[bytes]) -> bool:
     return False
 
 
-def run_one(mutant: Mutant | None, *, timeout: float, seed: int) -> Outcome:
-    """Serve a copy of the project with `mutant` applied and run the suite against it."""
+def run_one(mutant: Mutant | None, *, timeout: float, seed: int, clock: str = "manual") -> Outcome:
+    """Serve a copy of the project with `mutant` applied and run the suite against it.
+    `clock` "scaled" runs the mock's clock 4 times real time, so its timeline moves
+    downlinks on its own (the checks that observe moves then run instead of skipping)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="downlinks-mutant-") as scratch:
         copy = Path(scratch)
@@ -190,7 +192,9 @@ def run_one(mutant: Mutant | None, *, timeout: float, seed: int) -> Outcome:
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         serve = [sys.executable, "-c", "from mock_server.cli import main; main()", "serve"]
-        serve += ["--port", str(port), "--clock", "manual", "--clock-start", CLOCK_START]
+        serve += ["--port", str(port), "--clock", clock, "--clock-start", CLOCK_START]
+        if clock == "scaled":
+            serve += ["--speed", "4"]
         serve += ["--log-level", "critical"]
         env = {**os.environ, "PYTHONPATH": str(copy), "PYTHONDONTWRITEBYTECODE": "1"}
         server = subprocess.Popen(
@@ -260,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1, help="for --sample and the suite")
     parser.add_argument("--jobs", type=int, default=1, help="mutants run at once")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per suite run")
+    parser.add_argument(
+        "--clock",
+        choices=("manual", "scaled"),
+        default="manual",
+        help="the mock's clock: manual (nothing moves) or scaled (the timeline runs)",
+    )
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--output", help="write the Markdown report here too")
     args = parser.parse_args(argv)
@@ -277,14 +287,14 @@ def main(argv: list[str] | None = None) -> int:
         found = random.Random(args.seed).sample(found, min(args.sample, len(found)))
     chosen = [m for m in (mutant(path, index) for path, index in found) if m is not None]
     started = time.monotonic()
-    baseline = run_one(None, timeout=args.timeout, seed=args.seed)
+    baseline = run_one(None, timeout=args.timeout, seed=args.seed, clock=args.clock)
     print(f"baseline: {baseline.verdict} in {baseline.seconds:.0f} s", flush=True)
     if baseline.verdict != "survived":
         print("the unmutated mock does not pass the suite: no score", file=sys.stderr)
         return 2
 
     def one(m: Mutant) -> Outcome:
-        outcome = run_one(m, timeout=args.timeout, seed=args.seed)
+        outcome = run_one(m, timeout=args.timeout, seed=args.seed, clock=args.clock)
         print(f"{outcome.verdict:9} {m.name} ({outcome.seconds:.0f} s)", flush=True)
         return outcome
 

@@ -268,7 +268,7 @@ def test_html_report_anchor_ids_are_unique_and_links_resolve() -> None:
 
 # -- the documented commands parse --------------------------------------------------------
 
-_PROGRAMS = {"downlinks-mock", "downlinks-contract", "pytest", "export", "curl"}
+_PROGRAMS = {"downlinks-mock", "downlinks-contract", "pytest", "export", "curl", "python", "pip"}
 
 
 def _commands(markdown_text: str) -> Iterator[str]:
