@@ -15,21 +15,26 @@ a response excerpt (K3).
 from __future__ import annotations
 
 import json as jsonlib
-import os
 import random
-import shlex
-import sys
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urljoin
 
 import httpx
 import jwt
 
-from contract_tests.registry import ContractError, Finding, Mode, Skip
+from contract_tests.exchange import (
+    EXCERPT_CHARS,
+    SPEC_ENV,
+    Exchange,
+    curl_line,
+    load_spec,
+    redact,
+    schema_validator,
+)
+from contract_tests.registry import Finding, Mode, Skip
 
 __all__ = [
     "Target",
@@ -46,34 +51,10 @@ __all__ = [
     "schema_validator",
 ]
 
-SPEC_ENV = "DOWNLINKS_OPENAPI"  # a path to openapi.json, when not next to the package
-EXCERPT_CHARS = 500  # how much of a response body a finding quotes
 FULL_SCOPES = ("downlink.read", "downlink.write", "downlink.delete")
 READ_SCOPES = ("downlink.read",)
 MINTABLE_AUTH = frozenset({"lenient", "off"})  # M1 auth values that take unsigned tokens
-
-# Headers worth quoting in an excerpt: the ones rules talk about.
-_NOTABLE_HEADERS = ("content-type", "location", "www-authenticate", "allow", "content-length")
 _UNSET: Any = ...  # "argument not given" for parameters where None means something
-
-
-def load_spec(path: str | Path | None = None) -> dict[str, Any]:
-    """Read openapi.json: `path`, else $DOWNLINKS_OPENAPI, else the one beside the package."""
-    candidates = [path] if path else []
-    if os.environ.get(SPEC_ENV):
-        candidates.append(os.environ[SPEC_ENV])
-    candidates.append(Path(__file__).resolve().parent.parent / "openapi.json")  # source tree
-    candidates.append(Path(sys.prefix) / "share" / "downlinks-mock" / "openapi.json")  # wheel
-    for candidate in candidates:
-        p = Path(candidate)  # type: ignore[arg-type]
-        if p.is_file():
-            try:
-                return jsonlib.loads(p.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as exc:
-                raise ContractError(f"cannot read the OpenAPI document {p}: {exc}") from exc
-        if path and candidate == path:
-            raise ContractError(f"no OpenAPI document at {p}")
-    raise ContractError(f"openapi.json not found; pass --spec or set ${SPEC_ENV}")
 
 
 @dataclass
@@ -106,105 +87,7 @@ class Target:
         claims["scope"] = " ".join(scopes)
         if exp is not None:
             claims["exp"] = exp
-        return jwt.encode(claims, None, algorithm="none")
-
-
-def redact(text: str, secrets: Mapping[str, str]) -> str:
-    """`text` with every secret value replaced by "$VARIABLE"."""
-    for variable, secret in secrets.items():
-        if secret:
-            text = text.replace(secret, f"${variable}")
-    return text
-
-
-@dataclass
-class Exchange:
-    """One request and the response it got."""
-
-    request: httpx.Request
-    response: httpx.Response
-    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-    @property
-    def status(self) -> int:
-        return self.response.status_code
-
-    @property
-    def curl(self) -> str:
-        """A copy-pasteable curl line reproducing the request (user tokens as $VARIABLES)."""
-        return curl_line(self.request, self.secrets)
-
-    def json(self) -> Any:
-        """The response body as JSON; a `Finding` when it is not JSON."""
-        try:
-            return self.response.json()
-        except ValueError:
-            raise Finding(
-                "the response body is not JSON",
-                expected="a JSON body",
-                actual=repr(self.response.text[:80]),
-                request=self.curl,
-                response=self.excerpt(),
-            ) from None
-
-    def excerpt(self) -> str:
-        """Status line, the headers rules talk about, and the first 500 characters of body."""
-        r = self.response
-        lines = [f"HTTP {r.status_code} {r.reason_phrase}".rstrip()]
-        for name in _NOTABLE_HEADERS:
-            if name in r.headers:
-                lines.append(f"{name}: {r.headers[name]}")
-        body = r.text
-        if body:
-            cut = body[:EXCERPT_CHARS]
-            lines += ["", cut + (" ..." if len(body) > EXCERPT_CHARS else "")]
-        return "\n".join(lines)
-
-
-def curl_line(request: httpx.Request, secrets: Mapping[str, str] | None = None) -> str:
-    """`curl` reproducing `request`; secrets become "$VARIABLE" (double-quoted so the shell
-    expands them)."""
-    parts = ["curl", "-i", "-X", request.method, shlex.quote(str(request.url))]
-    skip = {"host", "accept", "accept-encoding", "connection", "user-agent", "content-length"}
-    for raw_name, raw_value in request.headers.raw:  # raw: the case as sent
-        name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
-        if name.lower() in skip:
-            continue
-        header = f"{name}: {value}"
-        redacted = redact(header, secrets or {})
-        parts += ["-H", shlex.quote(header) if redacted == header else f'"{redacted}"']
-    body = request.content
-    if body:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            text = None
-        if text is not None and len(text) <= 4096:
-            parts += ["--data-raw", shlex.quote(text)]
-        else:
-            parts += ["--data-binary", f"@<{len(body)} bytes>"]
-    return " ".join(parts)
-
-
-_VALIDATORS: dict[tuple[int, str], Any] = {}
-_SPEC_URI = "urn:downlinks:openapi"
-
-
-def schema_validator(spec: dict[str, Any], schema: str) -> Any:
-    """A JSON Schema validator for `#/components/schemas/<schema>` of `spec` (cached)."""
-    key = (id(spec), schema)
-    if key not in _VALIDATORS:
-        from jsonschema import Draft202012Validator
-        from referencing import Registry, Resource
-        from referencing.jsonschema import DRAFT202012
-
-        if schema not in spec.get("components", {}).get("schemas", {}):
-            raise ValueError(f"the spec has no schema {schema!r}")
-        resource = Resource.from_contents(spec, default_specification=DRAFT202012)
-        registry = Registry().with_resource(_SPEC_URI, resource)
-        ref = {"$ref": f"{_SPEC_URI}#/components/schemas/{schema}"}
-        _VALIDATORS[key] = Draft202012Validator(ref, registry=registry)
-    return _VALIDATORS[key]
+        return jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]  # unsigned
 
 
 def _default_body(network_id: str) -> dict[str, Any]:
@@ -370,11 +253,23 @@ class Context:
         if self.target.mode is not Mode.FULL:
             raise Skip(f"needs the {what} test hook (full mode)")
 
-    def seed(self, records: list[dict[str, Any]], *, token: str | None = _UNSET) -> list[dict]:
+    def _expect_hook(self, exchange: Exchange, status: int, what: str) -> None:
+        """Like `expect_status`, but a refusal is a set-up failure (an error, not a broken
+        rule): the hook is how the check prepares, not what it judges."""
+        try:
+            self.expect_status(exchange, status)
+        except Finding as finding:
+            finding.message = f"set-up: the {what} test hook refused: {finding.message}"
+            finding.setup = True
+            raise
+
+    def seed(
+        self, records: list[dict[str, Any]], *, token: str | None = _UNSET
+    ) -> list[dict[str, Any]]:
         """M3: store `records` as given (owner: the token's client); the stored records."""
         self._hook("M3")
         exchange = self.request("POST", "/__mock/downlinks", token=token, json=records)
-        self.expect_status(exchange, 201)
+        self._expect_hook(exchange, 201, "M3")
         stored = exchange.json()
         if not isinstance(stored, list) or len(stored) != len(records):
             self.fail("M3 did not answer the array as stored", exchange)
@@ -384,7 +279,7 @@ class Context:
         """M3: register device tags that `q` matches exactly (L1)."""
         self._hook("M3")
         exchange = self.request("POST", "/__mock/devices", token=None, json=devices)
-        self.expect_status(exchange, 201)
+        self._expect_hook(exchange, 201, "M3")
 
     def transition(
         self, downlink_id: str, status: str, error_code: str | None = None
@@ -397,7 +292,7 @@ class Context:
         exchange = self.request(
             "POST", f"/__mock/downlinks/{downlink_id}/transition", token=None, json=body
         )
-        self.expect_status(exchange, 200)
+        self._expect_hook(exchange, 200, "M4")
         moved = exchange.json()
         if not isinstance(moved, dict):
             self.fail("M4 did not answer the downlink", exchange)
@@ -407,8 +302,11 @@ class Context:
         """M5: the target's clock, {"now": ..., "mode": ...}."""
         self._hook("M5")
         exchange = self.request("GET", "/__mock/clock", token=None)
-        self.expect_status(exchange, 200)
-        return exchange.json()
+        self._expect_hook(exchange, 200, "M5")
+        clock = exchange.json()
+        if not isinstance(clock, dict):
+            self.fail("M5 did not answer a JSON object", exchange)
+        return clock
 
     # -- failing -------------------------------------------------------------------------
 

@@ -18,7 +18,14 @@ import httpx
 from contract_tests.context import FULL_SCOPES, READ_SCOPES, Target
 from contract_tests.registry import ContractError, Mode
 
-__all__ = ["ModeChoice", "discover", "probe_health", "check_base_url", "TOKEN_VARIABLES"]
+__all__ = [
+    "ModeChoice",
+    "discover",
+    "probe_health",
+    "probe_api",
+    "check_base_url",
+    "TOKEN_VARIABLES",
+]
 
 AUTH_VALUES = frozenset({"lenient", "hs256", "jwks", "off"})  # M1's "auth" values
 
@@ -74,6 +81,53 @@ def probe_health(base_url: str, *, timeout: float = 10.0) -> str | None:
     return None
 
 
+def _media(response: httpx.Response) -> str:
+    media: str = response.headers.get("content-type", "")
+    return media.split(";")[0].strip().lower()
+
+
+def _is_json_media(media: str) -> bool:
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def probe_api(base_url: str, token: str, *, timeout: float = 10.0) -> None:
+    """A `ContractError` unless `GET /downlinks?limit=1` answers like the Downlinks API: a
+    JSON page with an `items` array, or a JSON refusal of the token (401, 403). A 5xx is let
+    through: the API is there but broken, which the checks report. Anything else (a static
+    file server's 404 page, an HTML login form) stops the run before any check, so a wrong
+    URL is one line, not a page of rule failures."""
+    url = base_url + "/downlinks"
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(url, params={"limit": "1"}, headers=headers, timeout=timeout)
+    except httpx.TimeoutException:
+        raise ContractError(f"{base_url} did not answer within {timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise ContractError(f"cannot reach {base_url}: {exc or type(exc).__name__}") from None
+    status, media = response.status_code, _media(response)
+    if status >= 500:
+        return
+    body: Any = None
+    if _is_json_media(media):
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+    if status == 200 and isinstance(body, dict) and isinstance(body.get("items"), list):
+        return
+    if status in (401, 403) and isinstance(body, dict):
+        return
+    got = f"{status} {media or 'without a Content-Type'}"
+    if status == 200 and body is not None:
+        got += " without an items array"
+    raise ContractError(
+        f"{base_url} does not look like the Downlinks API: GET /downlinks answered {got}, "
+        "not a JSON page of downlinks"
+    )
+
+
 def discover(
     base_url: str,
     *,
@@ -119,4 +173,5 @@ def discover(
     given = {"token": token, "other_tenant_token": other_tenant_token}
     given["read_only_token"] = read_only_token
     target.secrets = {TOKEN_VARIABLES[k]: v for k, v in given.items() if v}
+    probe_api(base_url, target.token, timeout=timeout)
     return target

@@ -34,6 +34,8 @@ __all__ = [
     "seed_at",
     "compact_json",
     "run_queries",
+    "walk_both_ways",
+    "fail_walk",
 ]
 
 _UNSET: Any = ...  # Context's "the target's token"
@@ -332,4 +334,25 @@ def run_queries(
             tags=tags,
             order=order,
             tie_break=tie_break,
+        )
+
+
+def walk_both_ways(ctx: Context, params: Mapping[str, str]) -> tuple[Walk, Walk]:
+    """Walk `next` from the first page, then `prev` back from the last."""
+    forward = walk(ctx, params)
+    last_url = str(forward.exchanges[-1].request.url)
+    backward = walk(ctx, start=last_url, direction="prev")
+    return forward, backward
+
+
+def fail_walk(
+    ctx: Context, result: Walk, problems: Sequence[oracle.WalkProblem], what: str
+) -> None:
+    """Fail on the first of `problems` (a walk's, from `oracle`), at the page it names."""
+    if problems:
+        first = problems[0]
+        ctx.fail(
+            f"{what}: {first.text}"
+            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""),
+            result.exchanges[min(first.page, len(result.exchanges) - 1)],
         )

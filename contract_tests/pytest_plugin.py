@@ -98,7 +98,7 @@ class ContractState:
 
         option = config.getoption
         self.base_url: str = option("downlinks_base_url")
-        self.tokens = {
+        self.tokens: dict[str, str | None] = {
             name: option(f"downlinks_{name}") or os.environ.get(variable) or None
             for name, variable in TOKEN_VARIABLES.items()
         }
@@ -119,7 +119,12 @@ class ContractState:
                 try:
                     self._spec = load_spec()
                     self._target = discover(
-                        self.base_url, mode=self.mode, run_id=self.run_id, **self.tokens
+                        self.base_url,
+                        mode=self.mode,
+                        run_id=self.run_id,
+                        token=self.tokens["token"],
+                        other_tenant_token=self.tokens["other_tenant_token"],
+                        read_only_token=self.tokens["read_only_token"],
                     )
                 except ContractError as exc:
                     self._error = exc

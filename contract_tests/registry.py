@@ -60,6 +60,8 @@ class Finding(Exception):
 
     `request` is a `curl` line reproducing the offending request; `response` an excerpt
     (status, headers of note, body prefix). The check runner fills in the rule id and text.
+    `setup` marks a finding raised while preparing what a check needs (a test hook that
+    refused): the check could not judge its rule, so it is reported as an error.
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class Finding(Exception):
         actual: str = "",
         request: str = "",
         response: str = "",
+        setup: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -77,6 +80,7 @@ class Finding(Exception):
         self.actual = actual
         self.request = request
         self.response = response
+        self.setup = setup
         self.rule: str = ""
         self.rule_text: str = ""
 

@@ -140,7 +140,11 @@ def run_check(check: Check, ctx: Context) -> Result:
     except Finding as finding:
         finding.rule = finding.rule or check.rule
         finding.rule_text = finding.rule_text or RULES.get(finding.rule, "")
-        outcome, findings, reason = Outcome.FAILED, [finding], ""
+        if finding.setup:  # the check never reached its rule: an error, not a rule failure
+            outcome, reason = Outcome.ERROR, f"set-up failed: {finding.message}"
+        else:
+            outcome, reason = Outcome.FAILED, ""
+        findings = [finding]
     except Skip as why:
         outcome, findings, reason = Outcome.SKIPPED, [], str(why) or "skipped by the check"
     except Exception as exc:  # a crash on the target's answer must not stop the run
@@ -225,8 +229,15 @@ class Runner:
 
             if self.workers == 1:
                 return [one(c) for c in checks]
-            with ThreadPoolExecutor(self.workers, thread_name_prefix="contract") as pool:
+            pool = ThreadPoolExecutor(self.workers, thread_name_prefix="contract")
+            try:
                 return list(pool.map(one, checks))
+            except KeyboardInterrupt:
+                # Ctrl-C: start nothing more; the checks under way end with their request.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            finally:
+                pool.shutdown(wait=True)
         finally:
             if self._client is None:
                 client.close()

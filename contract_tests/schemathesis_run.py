@@ -14,13 +14,16 @@ under its own device id; negative-mode bodies are left as generated.
 from __future__ import annotations
 
 import itertools
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 import schemathesis
+from hypothesis import configuration as hypothesis_configuration
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.engine import events, from_schema
 
@@ -31,6 +34,8 @@ from contract_tests.runner import Outcome, Result
 
 __all__ = [
     "EXCLUDED",
+    "AUTH_CHECKS",
+    "excluded_checks",
     "DEFAULT_MAX_EXAMPLES",
     "SchemathesisRun",
     "run_schemathesis",
@@ -59,7 +64,42 @@ EXCLUDED: dict[str, str] = {
     ),
 }
 
+# Checks that send requests without a token and expect a refusal (A1): right only where
+# the target checks tokens. With M1 auth `off` (A4) every caller is let in, correctly.
+AUTH_CHECKS: dict[str, str] = {
+    "ignored_auth": (
+        "A4: the target's auth is off (M1), so a request without a token is rightly "
+        "accepted; A1's checks are skipped for the same reason"
+    ),
+    "missing_required_header": (
+        "A4: the target's auth is off (M1), so a request without an Authorization "
+        "header is rightly accepted; A1's checks are skipped for the same reason"
+    ),
+}
+
 _CREATE = "POST /downlinks"
+
+
+def excluded_checks(target: Target) -> dict[str, str]:
+    """The Schemathesis checks not run against `target`, with why: Z1's, and the auth
+    checks when the target's auth mode takes every caller (A4 `off`)."""
+    excluded = dict(EXCLUDED)
+    if target.auth == "off":
+        excluded.update(AUTH_CHECKS)
+    return excluded
+
+
+@contextmanager
+def _scratch_storage() -> Iterator[str]:
+    """A temporary directory for what Hypothesis and Schemathesis would otherwise leave in
+    the working directory (`.hypothesis/`, `.schemathesis/`); removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="downlinks-contract-") as scratch:
+        previous = hypothesis_configuration.storage_directory(intent_to_write=False).path
+        hypothesis_configuration.set_hypothesis_home_dir(scratch)
+        try:
+            yield scratch
+        finally:
+            hypothesis_configuration.set_hypothesis_home_dir(previous)
 
 
 @dataclass
@@ -70,6 +110,7 @@ class SchemathesisRun:
     notes: list[str] = field(default_factory=list)
     requests: int = 0
     duration: float = 0.0
+    interrupted: bool = False  # stopped by Ctrl-C (SIGINT): the run must not be green
 
 
 def _check(name: str, title: str) -> Check:
@@ -144,59 +185,72 @@ def run_schemathesis(
     timeout: float = 10.0,
     stateful: bool = True,
 ) -> SchemathesisRun:
-    """Run Schemathesis against `target` with the target's token; results under rule Z1."""
-    started = time.perf_counter()
-    config: dict[str, Any] = {
-        "base-url": target.base_url,
-        "headers": {"Authorization": f"Bearer {target.token}"},
-        "generation": {"mode": "all", "max-examples": max_examples},
-        "checks": {name: {"enabled": False} for name in EXCLUDED},
-        "request-timeout": timeout,
-        # Our curl lines must reproduce; tokens the user gave are redacted by us instead.
-        "output": {"sanitization": {"enabled": False}},
-        "phases": {
-            "stateful": {
-                "enabled": stateful,
-                "inference": {"algorithms": ["location-headers"]},
-            }
-        },
-    }
-    if seed is not None:
-        config["seed"] = seed
-    schema = schemathesis.openapi.from_dict(spec, config=schemathesis.Config.from_dict(config))
-    schema.hooks.register_hook_with_name(_realistic_creates(network_id, run_id, spec), "map_case")
+    """Run Schemathesis against `target` with the target's token; results under rule Z1.
 
-    outcome = SchemathesisRun()
-    passed: dict[str, int] = {}
-    failures: dict[str, dict[tuple[str, str, str], Finding]] = {}
-    transport_errors: list[Finding] = []
-    for event in from_schema(schema).execute():
+    Hypothesis keeps no example database; its other files and Schemathesis' cache go to a
+    temporary directory for the run, so nothing is left in the working directory. A Ctrl-C
+    ends the run early with `interrupted` set (Schemathesis turns SIGINT into an event rather than an exception)."""
+    started = time.perf_counter()
+    excluded = excluded_checks(target)
+    with _scratch_storage() as scratch:
+        config: dict[str, Any] = {
+            "base-url": target.base_url,
+            "headers": {"Authorization": f"Bearer {target.token}"},
+            "generation": {
+                "mode": "all",
+                "max-examples": max_examples,
+                "database": "none",  # no example database: nothing to keep between runs
+            },
+            "checks": {name: {"enabled": False} for name in excluded},
+            "request-timeout": timeout,
+            "cache": {"enabled": False, "directory": f"{scratch}/cache"},
+            # Our curl lines must reproduce; tokens the user gave are redacted by us instead.
+            "output": {"sanitization": {"enabled": False}},
+            "phases": {
+                "stateful": {
+                    "enabled": stateful,
+                    "inference": {"algorithms": ["location-headers"]},
+                }
+            },
+        }
+        if seed is not None:
+            config["seed"] = seed
+        schema = schemathesis.openapi.from_dict(spec, config=schemathesis.Config.from_dict(config))
+        schema.hooks.register_hook_with_name(
+            _realistic_creates(network_id, run_id, spec), "map_case"
+        )
+        outcome = SchemathesisRun()
+        tally = _Tally(target)
+        try:
+            for event in from_schema(schema).execute():
+                if isinstance(event, events.Interrupted):
+                    outcome.interrupted = True
+                else:
+                    tally.take(event, outcome)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+    outcome.duration = time.perf_counter() - started
+    outcome.results = tally.results(outcome, excluded)
+    return outcome
+
+
+class _Tally:
+    """Folds Schemathesis' events into passes, distinct failures and transport errors."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.passed: dict[str, int] = {}
+        self.failures: dict[str, dict[tuple[str, str, str], Finding]] = {}
+        self.transport_errors: list[Finding] = []
+
+    def take(self, event: Any, outcome: SchemathesisRun) -> None:
+        """Account for one engine event."""
         if isinstance(event, (events.ScenarioFinished, events.FuzzScenarioFinished)):
             recorder = event.recorder
             outcome.requests += len(recorder.interactions)
             for case_id, nodes in recorder.checks.items():
                 for node in nodes:
-                    passed.setdefault(node.name, 0)
-                    info = node.failure_info
-                    if info is None:
-                        passed[node.name] += 1
-                        continue
-                    failure = info.failure
-                    key = (failure.operation or "", failure.title, failure.message)
-                    bucket = failures.setdefault(node.name, {})
-                    if key in bucket:
-                        continue
-                    interaction = recorder.interactions.get(case_id)
-                    steps = [s.curl for s in info.steps] or [info.code_sample]
-                    finding = Finding(
-                        f"{failure.operation}: {failure.title}",
-                        expected=f"Schemathesis check {node.name} passes",
-                        actual=failure.message.strip(),
-                        request=redact("\n".join(steps), target.secrets),
-                        response=_excerpt(interaction.response if interaction else None),
-                    )
-                    finding.rule, finding.rule_text = RULE, RULES[RULE]
-                    bucket[key] = finding
+                    self._node(recorder, case_id, node)
         elif isinstance(event, events.NonFatalError):
             text = event.info.format(base_url_is_set=True).strip().splitlines()
             summary = " ".join(line.strip() for line in text[:3] if line.strip())
@@ -207,52 +261,78 @@ def run_schemathesis(
                     actual=type(event.value).__name__,
                 )
                 finding.rule, finding.rule_text = RULE, RULES[RULE]
-                transport_errors.append(finding)
+                self.transport_errors.append(finding)
             else:
                 # Errors of the tool itself (data generation, hooks) say nothing about the
                 # target: reported, never counted as a failure of the target.
                 outcome.notes.append(f"Schemathesis could not test {event.label}: {summary}")
         elif isinstance(event, events.FatalError):
             outcome.notes.append(f"Schemathesis stopped: {event.exception}")
-    outcome.duration = time.perf_counter() - started
 
-    for name in sorted(set(passed) | set(failures)):
-        found = list(failures.get(name, {}).values())
-        check = _check(name, f"Schemathesis check {name} over every operation")
-        outcome.results.append(
-            Result(
-                check=check,
-                outcome=Outcome.FAILED if found else Outcome.PASSED,
-                findings=found,
-                reason="" if found else f"{passed.get(name, 0)} responses passed",
-                duration=outcome.duration,
-            )
+    def _node(self, recorder: Any, case_id: str, node: Any) -> None:
+        self.passed.setdefault(node.name, 0)
+        info = node.failure_info
+        if info is None:
+            self.passed[node.name] += 1
+            return
+        failure = info.failure
+        key = (failure.operation or "", failure.title, failure.message)
+        bucket = self.failures.setdefault(node.name, {})
+        if key in bucket:
+            return
+        interaction = recorder.interactions.get(case_id)
+        steps = [s.curl for s in info.steps] or [info.code_sample]
+        finding = Finding(
+            f"{failure.operation}: {failure.title}",
+            expected=f"Schemathesis check {node.name} passes",
+            actual=failure.message.strip(),
+            request=redact("\n".join(steps), self.target.secrets),
+            response=_excerpt(interaction.response if interaction else None),
         )
-    if transport_errors:
-        outcome.results.append(
-            Result(
-                check=_check("transport", "Schemathesis: every request is answered"),
-                outcome=Outcome.FAILED,
-                findings=transport_errors,
+        finding.rule, finding.rule_text = RULE, RULES[RULE]
+        bucket[key] = finding
+
+    def results(self, outcome: SchemathesisRun, excluded: dict[str, str]) -> list[Result]:
+        """One result per check seen, the transport errors, and the exclusions as skips."""
+        out: list[Result] = []
+        for name in sorted(set(self.passed) | set(self.failures)):
+            found = list(self.failures.get(name, {}).values())
+            check = _check(name, f"Schemathesis check {name} over every operation")
+            out.append(
+                Result(
+                    check=check,
+                    outcome=Outcome.FAILED if found else Outcome.PASSED,
+                    findings=found,
+                    reason="" if found else f"{self.passed.get(name, 0)} responses passed",
+                    duration=outcome.duration,
+                )
             )
-        )
-    if not passed and not failures and not transport_errors:
-        outcome.results.append(
-            Result(
-                check=_check("run", "Schemathesis over every operation"),
-                outcome=Outcome.SKIPPED,
-                reason="Schemathesis ran no checks: " + ("; ".join(outcome.notes) or "no cases"),
+        if self.transport_errors:
+            out.append(
+                Result(
+                    check=_check("transport", "Schemathesis: every request is answered"),
+                    outcome=Outcome.FAILED,
+                    findings=self.transport_errors,
+                )
             )
-        )
-    for name, reason in EXCLUDED.items():
-        outcome.results.append(
-            Result(
-                check=_check(name, f"Schemathesis check {name}"),
-                outcome=Outcome.SKIPPED,
-                reason=f"excluded: {reason}",
+        if not out:
+            why = "interrupted" if outcome.interrupted else "; ".join(outcome.notes) or "no cases"
+            out.append(
+                Result(
+                    check=_check("run", "Schemathesis over every operation"),
+                    outcome=Outcome.SKIPPED,
+                    reason=f"Schemathesis ran no checks: {why}",
+                )
             )
-        )
-    return outcome
+        for name, reason in excluded.items():
+            out.append(
+                Result(
+                    check=_check(name, f"Schemathesis check {name}"),
+                    outcome=Outcome.SKIPPED,
+                    reason=f"excluded: {reason}",
+                )
+            )
+        return out
 
 
 def _is_transport(exc: BaseException) -> bool:

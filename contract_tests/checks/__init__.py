@@ -12,11 +12,17 @@ __all__ = ["MODULES"]
 MODULES = (
     "auth",  # A: tokens, scopes, tenancy
     "errors",  # E: problem+json, errors arrays, HTTP-level refusals
-    "create",  # C: POST /downlinks
+    "create",  # C1-C5: what POST /downlinks accepts and refuses
+    "created",  # C6-C9: what a create stores and answers
     "read",  # R and T: GET one downlink, timestamps
     "listing",  # L: GET /downlinks
-    "paging",  # L4-L7: order, links and cursors of GET /downlinks
+    "paging",  # L4, L5: order and links of GET /downlinks
+    "cursors",  # L6, L7: walks and cursors
     "cancel",  # X: DELETE /downlinks/{id}
+    "boundaries",  # E3, C6, X5: both sides of each bound, near misses of exact rules
+    "exclusion",  # L1: what q must leave out
+    "views",  # T2: every view of a downlink after every change
+    "observed",  # X3: states the target reaches on its own, in black-box mode
 )
 
 for _name in MODULES:

@@ -44,13 +44,13 @@ def mint_claims(ctx: Context, claims: dict[str, Any]) -> str:
         raise Skip(
             "needs a token with chosen claims: only a target with lenient auth (M1) takes one"
         )
-    return jwt.encode(claims, None, algorithm="none")
+    return jwt.encode(claims, None, algorithm="none")  # type: ignore[arg-type]  # unsigned
 
 
 def _operations(ctx: Context, downlink_id: str, network_id: str) -> Iterator[tuple[str, str, Any]]:
     """Each operation of the API aimed at this run's data: (method, path, JSON body or ...,
     which sends none). The create is for `network_id`, so a test can see it stored nothing."""
-    body = {"instruction": [{"bn": network_id}, {"n": "x", "v": 1}]}
+    body: dict[str, Any] = {"instruction": [{"bn": network_id}, {"n": "x", "v": 1}]}
     body["method"] = {"protocol": "SMS"}
     yield "GET", "/downlinks", ...
     yield "POST", "/downlinks", body
@@ -289,7 +289,11 @@ def other_tenant_list_excludes(ctx: Context) -> None:
     network_id = ctx.network_id()
     mine = ctx.create(network_id)
     theirs = ctx.create(network_id, token=token)
-    for who, tok, own, foreign in (("A", ..., mine, theirs), ("B", token, theirs, mine)):
+    pairs: tuple[tuple[str, Any, dict[str, Any], dict[str, Any]], ...] = (
+        ("A", ..., mine, theirs),  # ...: the target's own token
+        ("B", token, theirs, mine),
+    )
+    for who, tok, own, foreign in pairs:
         listed = ctx.request("GET", "/downlinks", params={"q": network_id}, token=tok)
         ctx.expect_status(listed, 200)
         ids = [item.get("id") for item in listed.json().get("items", [])]

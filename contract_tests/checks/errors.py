@@ -222,7 +222,8 @@ def wrong_content_type_is_415(ctx: Context) -> None:
 @check("E3", "an unknown path is 404 with or without a token", tag=Tag.CONVENTION)
 def unknown_path_is_404(ctx: Context) -> None:
     for path in (f"/contract-{ctx.run_id}-nowhere", "/downlinks/x/y", "/downlink"):
-        for token in (..., None):
+        tokens: tuple[Any, ...] = (..., None)  # ...: the target's token; None: no token
+        for token in tokens:
             ctx.expect_problem(ctx.request("GET", path, token=token), 404)
 
 

@@ -75,7 +75,10 @@ def read_created(ctx: Context) -> None:
     ctx.expect_schema(exchange, "Downlink")
     if body.get("id") != created["id"]:
         ctx.fail(
-            "GET answered another downlink", exchange, expected=created["id"], actual=body.get("id")
+            "GET answered another downlink",
+            exchange,
+            expected=str(created["id"]),
+            actual=str(body.get("id")),
         )
 
 
@@ -157,7 +160,7 @@ def _progression(
     "T1", "timestamps of a created downlink are RFC 3339 UTC with milliseconds", tag=Tag.CONVENTION
 )
 def created_timestamps(ctx: Context) -> None:
-    body = {"instruction": [{"bn": ctx.network_id()}, {"n": "x", "v": 1}]}
+    body: dict[str, Any] = {"instruction": [{"bn": ctx.network_id()}, {"n": "x", "v": 1}]}
     body["method"] = {"protocol": "SMS"}
     exchange = ctx.request("POST", "/downlinks", json=body)
     ctx.expect_status(exchange, 201)
@@ -262,7 +265,7 @@ def _progressed(
 
 @check("T2", "modifiedAt >= createdAt and logs in order, as created and read", tag=Tag.CONVENTION)
 def modified_not_before_created(ctx: Context) -> None:
-    body = {"instruction": [{"bn": ctx.network_id()}, {"n": "x", "v": 1}]}
+    body: dict[str, Any] = {"instruction": [{"bn": ctx.network_id()}, {"n": "x", "v": 1}]}
     body["method"] = {"protocol": "SMS"}
     exchange = ctx.request("POST", "/downlinks", json=body)
     ctx.expect_status(exchange, 201)

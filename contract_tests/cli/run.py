@@ -15,11 +15,20 @@ from contract_tests.discovery import TOKEN_VARIABLES, ModeChoice, discover
 from contract_tests.registry import CHECKS, ContractError
 from contract_tests.report.write import RunInfo, write_report
 from contract_tests.report.write import junit_xml as junit_xml_text
-from contract_tests.runner import DEFAULT_WORKERS, Profile, Runner, exit_code, plan, validate_keys
+from contract_tests.runner import (
+    DEFAULT_WORKERS,
+    Profile,
+    Result,
+    Runner,
+    exit_code,
+    plan,
+    validate_keys,
+)
 
-__all__ = ["run_command", "checks_command", "SCHEMATHESIS_KEYS"]
+__all__ = ["run_command", "checks_command", "SCHEMATHESIS_KEYS", "EXIT_INTERRUPTED"]
 
 SCHEMATHESIS_KEYS = frozenset({"Z", "Z1", "SCHEMA"})  # --only/--skip ids meaning Schemathesis
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a Ctrl-C
 
 
 def _keys(values: tuple[str, ...]) -> set[str]:
@@ -160,20 +169,31 @@ def run_command(
     runner = Runner(
         target, spec=document, seed=seed, run_id=run_id, workers=workers, timeout=timeout
     )
+    notes: list[str] = []
+    interrupted = False
+    ran: list[Result] = []  # as they finish, so an interrupted run keeps what it has
+
+    def finished(result: Result) -> None:
+        ran.append(result)
+        reporter.finished(result)
+
     reporter.start(len(to_run), "checks")
     try:
-        ran = runner.run(to_run, on_result=reporter.finished)
+        runner.run(to_run, on_result=finished)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         reporter.stop()
     order = {c.name: i for i, c in enumerate(CHECKS)}
     results = sorted(results + ran, key=lambda r: order.get(r.check.name, len(order)))
 
-    notes: list[str] = []
     from contract_tests import (
         schemathesis_run,  # imports Schemathesis: only once the checks are done
     )
 
     why_not = _wants_schemathesis(schemathesis, only_keys, skip_keys)
+    if interrupted:
+        why_not = "the run was interrupted"
     if why_not is None:
         with Context(target, document, name="Z1-schemathesis", seed=seed, run_id=run_id) as ctx:
             network_id = ctx.network_id()
@@ -188,9 +208,13 @@ def run_command(
                     seed=seed,
                     timeout=timeout,
                 )
+        except KeyboardInterrupt:
+            interrupted = True
+            results += schemathesis_run.skipped_results("the run was interrupted")
         except Exception as exc:  # the tool broke, not the target: say so, fail the run
             results += schemathesis_run.crashed_results(exc)
         else:
+            interrupted = interrupted or outcome.interrupted
             for r in outcome.results:
                 reporter.finished(r)
             results += outcome.results
@@ -200,6 +224,8 @@ def run_command(
             )
     else:
         results += schemathesis_run.skipped_results(why_not)
+    if interrupted:
+        notes.insert(0, "interrupted (Ctrl-C): the checks and Schemathesis did not all run")
 
     info = RunInfo(
         base_url=target.base_url,
@@ -210,6 +236,7 @@ def run_command(
         auth=target.auth,
         duration=time.perf_counter() - started,
         notes=notes,
+        interrupted=interrupted,
     )
     reporter.summary(results, info)
     try:
@@ -219,7 +246,7 @@ def run_command(
             write_report(report, results, info)
     except OSError as exc:
         raise ContractError(f"cannot write a report: {exc}") from None
-    raise SystemExit(exit_code(results))
+    raise SystemExit(EXIT_INTERRUPTED if interrupted else exit_code(results))
 
 
 @click.command("checks")

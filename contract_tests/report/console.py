@@ -113,13 +113,12 @@ class Reporter:
             self._plain_table(results)
         for r in results:
             if r.failed:
-                for f in r.findings:
+                for i, f in enumerate(r.findings):
                     self.line("")
                     self.line(f"{r.outcome.value.upper()} {r.check.name}")
-                    self.line(finding_text(f, indent="  "))
+                    self.line(finding_text(f, indent="  ", quote_rule=i == 0))
         totals = info.totals(results)
-        bad = totals[Outcome.FAILED] + totals[Outcome.ERROR]
-        verdict = "FAILED" if bad else "PASSED"
+        verdict = info.verdict(results)
         self.line("")
         self.line(
             f"{verdict}: {totals[Outcome.PASSED]} passed, {totals[Outcome.FAILED]} failed, "

@@ -42,6 +42,14 @@ class RunInfo:
     auth: str | None = None
     duration: float = 0.0  # seconds
     notes: list[str] = field(default_factory=list)  # e.g. Schemathesis warnings
+    interrupted: bool = False  # stopped by Ctrl-C: never reported as passed
+
+    def verdict(self, results: Iterable[Result]) -> str:
+        """INTERRUPTED (whatever ran so far), else FAILED when a check failed, else PASSED."""
+        if self.interrupted:
+            return "INTERRUPTED"
+        totals = self.totals(results)
+        return "FAILED" if totals[Outcome.FAILED] + totals[Outcome.ERROR] else "PASSED"
 
     def totals(self, results: Iterable[Result]) -> dict[Outcome, int]:
         counts = dict.fromkeys(Outcome, 0)
@@ -98,11 +106,14 @@ def summarise(results: Iterable[Result]) -> list[RuleSummary]:
     return sorted(by_rule.values(), key=lambda s: _rule_order(s.rule))
 
 
-def finding_text(finding: Finding, *, indent: str = "") -> str:
-    """A finding as plain text: what broke, the rule quoted, expected/actual, curl, response."""
+def finding_text(finding: Finding, *, indent: str = "", quote_rule: bool = True) -> str:
+    """A finding as plain text: what broke, the rule quoted, expected/actual, curl, response.
+    With `quote_rule` False the rule is named only (its text was quoted above)."""
     lines = [finding.message]
-    if finding.rule:
+    if finding.rule and quote_rule:
         lines.append(f"rule {finding.rule}: {finding.rule_text or RULES.get(finding.rule, '')}")
+    elif finding.rule:
+        lines.append(f"rule {finding.rule} (quoted above)")
     if finding.expected:
         lines.append(f"expected: {finding.expected}")
     if finding.actual:
@@ -139,6 +150,7 @@ def junit_xml(results: list[Result], info: RunInfo) -> str:
         ("auth", info.auth or ""),
         ("run_id", info.run_id),
         ("seed", "" if info.seed is None else str(info.seed)),
+        ("verdict", info.verdict(results)),
     ):
         ET.SubElement(props, "property", name=name, value=value)
     for r in results:
@@ -155,11 +167,13 @@ def junit_xml(results: list[Result], info: RunInfo) -> str:
             kind = "failure" if r.outcome is Outcome.FAILED else "error"
             first = r.findings[0].message if r.findings else r.reason
             node = ET.SubElement(case, kind, message=first, type=f"rule {r.check.rule}")
-            node.text = "\n\n".join(finding_text(f) for f in r.findings) or r.reason
-    tree = ET.ElementTree(ET.Element("testsuites"))
-    tree.getroot().append(suite)
-    ET.indent(tree)
-    return ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=True) + "\n"
+            texts = [finding_text(f, quote_rule=i == 0) for i, f in enumerate(r.findings)]
+            node.text = "\n\n".join(texts) or r.reason
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    text: str = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    return text + "\n"
 
 
 # -- Markdown --------------------------------------------------------------------------------
@@ -187,7 +201,7 @@ def markdown(results: list[Result], info: RunInfo) -> str:
         + ")",
         f"- Profile: {info.profile}; run id `{info.run_id}`"
         + ("" if info.seed is None else f"; seed {info.seed}"),
-        f"- Result: **{'FAILED' if totals[Outcome.FAILED] + totals[Outcome.ERROR] else 'PASSED'}**"
+        f"- Result: **{info.verdict(results)}**"
         f": {totals[Outcome.PASSED]} passed, {totals[Outcome.FAILED]} failed, "
         f"{totals[Outcome.ERROR]} errors, {totals[Outcome.SKIPPED]} skipped "
         f"in {info.duration:.1f} s",
@@ -214,11 +228,12 @@ def markdown(results: list[Result], info: RunInfo) -> str:
     if failed:
         out += ["", "## Findings"]
         for r in failed:
-            for f in r.findings:
+            for i, f in enumerate(r.findings):
                 out += ["", f"### {r.check.name}: {f.message}", ""]
-                rule_text = f.rule_text or RULES.get(r.check.rule, "")
-                out.append(f"> **{r.check.rule}** {rule_text}")
-                out.append("")
+                if i == 0:  # the rule once per check, not once per finding
+                    rule_text = f.rule_text or RULES.get(r.check.rule, "")
+                    out.append(f"> **{r.check.rule}** {rule_text}")
+                    out.append("")
                 if f.expected:
                     out.append(f"- Expected: {f.expected}")
                 if f.actual:
@@ -246,7 +261,7 @@ def html_report(results: list[Result], info: RunInfo) -> str:
     """A self-contained HTML page with the same content as `markdown`."""
     e = html.escape
     totals = info.totals(results)
-    verdict = "FAILED" if totals[Outcome.FAILED] + totals[Outcome.ERROR] else "PASSED"
+    verdict = info.verdict(results)
     out = [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -291,11 +306,18 @@ def html_report(results: list[Result], info: RunInfo) -> str:
     failed = [r for r in results if r.failed]
     if failed:
         out.append("<h2>Findings</h2>")
+        anchors: set[str] = set()
         for r in failed:
-            for f in r.findings:
-                out.append(f'<h3 id="{e(r.check.name)}">{e(r.check.name)}: {e(f.message)}</h3>')
-                rule_text = f.rule_text or RULES.get(r.check.rule, "")
-                out.append(f"<blockquote><b>{e(r.check.rule)}</b> {e(rule_text)}</blockquote>")
+            for i, f in enumerate(r.findings):
+                # One anchor per check (the table links to it), unique in the page.
+                anchor = _unique(r.check.name, anchors) if i == 0 else ""
+                heading = f"{e(r.check.name)}: {e(f.message)}"
+                out.append(
+                    f'<h3 id="{e(anchor)}">{heading}</h3>' if anchor else f"<h3>{heading}</h3>"
+                )
+                if i == 0:
+                    rule_text = f.rule_text or RULES.get(r.check.rule, "")
+                    out.append(f"<blockquote><b>{e(r.check.rule)}</b> {e(rule_text)}</blockquote>")
                 if f.expected or f.actual:
                     out.append(f"<p>Expected: {e(f.expected)}<br>Actual: {e(f.actual)}</p>")
                 if f.request:
@@ -304,6 +326,16 @@ def html_report(results: list[Result], info: RunInfo) -> str:
                     out.append(f"<p>Response:</p><pre>{e(f.response)}</pre>")
     out.append("</body></html>")
     return "\n".join(out) + "\n"
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    """`name`, or `name-2`, `name-3`, ... : the first not in `taken` (which it joins)."""
+    anchor, n = name, 1
+    while anchor in taken:
+        n += 1
+        anchor = f"{name}-{n}"
+    taken.add(anchor)
+    return anchor
 
 
 def write_report(path: str | Path, results: list[Result], info: RunInfo) -> None:

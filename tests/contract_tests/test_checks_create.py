@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import contract_tests.checks.create  # noqa: F401  (registers the checks)
+import contract_tests.checks.created  # noqa: F401
 from contract_tests import oracle
 from contract_tests.registry import Check, Mode
 from tests.contract_tests.mock_target import (
@@ -23,7 +24,7 @@ from tests.contract_tests.mock_target import (
     target_for,
 )
 
-CHECKS = checks_of("create")
+CHECKS = checks_of("create") + checks_of("created")
 BY_NAME = {c.name: c for c in CHECKS}
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
+import contract_tests.checks.cursors  # noqa: F401
 import contract_tests.checks.listing  # noqa: F401  (registers the checks)
 import contract_tests.checks.paging  # noqa: F401
 from contract_tests import oracle
@@ -25,7 +26,7 @@ from tests.contract_tests.mock_target import (
     target_for,
 )
 
-CHECKS = checks_of("listing") + checks_of("paging")
+CHECKS = checks_of("listing") + checks_of("paging") + checks_of("cursors")
 BY_NAME = {c.name: c for c in CHECKS}
 
 

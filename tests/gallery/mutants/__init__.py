@@ -8,3 +8,4 @@ from tests.gallery.mutants import access, cancel, create, listing, time, validat
 __all__ = ["MUTANTS", "MODULES"]
 
 MODULES = (access, validation, create, time, listing, cancel)
+from tests.gallery.mutants import methodical  # noqa: E402, F401  (registers its mutants)
