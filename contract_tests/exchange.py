@@ -11,9 +11,9 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import shlex
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,12 +39,14 @@ _NOTABLE_HEADERS = ("content-type", "location", "www-authenticate", "allow", "co
 
 
 def load_spec(path: str | Path | None = None) -> dict[str, Any]:
-    """Read openapi.json: `path`, else $DOWNLINKS_OPENAPI, else the one beside the package."""
+    """Read openapi.json: `path`, else $DOWNLINKS_OPENAPI, else the package's own copy
+    (`contract_tests/data` links to the source tree's openapi.json; a wheel carries it)."""
     candidates: list[str | Path] = [path] if path else []
     if os.environ.get(SPEC_ENV):
         candidates.append(os.environ[SPEC_ENV])
-    candidates.append(Path(__file__).resolve().parent.parent / "openapi.json")  # source tree
-    candidates.append(Path(sys.prefix) / "share" / "downlinks-mock" / "openapi.json")  # wheel
+    candidates.append(
+        Path(str(resources.files("contract_tests").joinpath("data"))) / "openapi.json"
+    )
     for candidate in candidates:
         p = Path(candidate)
         if p.is_file():

@@ -8,8 +8,8 @@ behaviour.md writes each rule as one bullet,
 `## Listing (L), ...`. The text up to `**Choice:**` is the rule as the behaviour contract
 states it, which a finding quotes (K3); the rest is the mock's reading where the contract
 leaves room. `parse` reads that format strictly, so a malformed bullet fails loudly instead
-of dropping a rule, and `load` finds the page both in a source tree and in an installed
-wheel (which ships it under `<prefix>/share/downlinks-mock`, next to openapi.json).
+of dropping a rule, and `load` reads the page from the package's data
+(`contract_tests/data/behaviour.md` links to docs/behaviour.md; a wheel carries it).
 
 `cited_ids` finds the rule ids a text cites (`C6`, `L5-L7`), for the tests that keep every
 citation in the code, tests and docs pointing at a rule that exists.

@@ -45,9 +45,22 @@ def _register() -> None:
 _register()
 
 
+# What only the `contract` extra brings: without it, one line says what to install.
+_EXTRA_MODULES = frozenset({"schemathesis", "rich", "hypothesis"})
+
+
 def main(argv: list[str] | None = None) -> None:
     """The console-script entry point."""
-    cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="downlinks-contract")
+    try:
+        cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="downlinks-contract")
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
+            raise
+        click.echo(
+            f"error: the contract suite needs {exc.name}: pip install 'downlinks-mock[contract]'",
+            err=True,
+        )
+        sys.exit(2)
 
 
 if __name__ == "__main__":
