@@ -9,6 +9,7 @@ Exit codes: 0 every enforced check passed, 1 some failed, 2 usage or connection 
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -53,6 +54,16 @@ def main(argv: list[str] | None = None) -> None:
     """The console-script entry point."""
     try:
         cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="downlinks-contract")
+    except SystemExit as exc:
+        from contract_tests.cli.run import EXIT_INTERRUPTED
+
+        if exc.code != EXIT_INTERRUPTED:
+            raise
+        # Out at once: Schemathesis' workers may still be inside an example, and a Ctrl-C
+        # that lands while the interpreter waits for them would end the run killed, not 130.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(EXIT_INTERRUPTED)
     except ModuleNotFoundError as exc:
         if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
             raise
