@@ -35,7 +35,7 @@ Steps = Generator[None, None, Page]
 """A page being built: each `next()` does one step (under the store's lock); the page is
 the value of the final StopIteration."""
 
-STEP = 4096
+STEP = 2048
 """Downlinks (or distinct values) examined between two yields of a page being built."""
 
 

@@ -21,6 +21,7 @@ from mock_server.store import keyset
 from mock_server.store.base import Page
 from mock_server.store.lifetime import Lifetime
 from mock_server.store.query import ListQuery
+from mock_server.store.shards import ShardedDict
 
 __all__ = ["MemoryStore"]
 
@@ -32,8 +33,9 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self._by_id: dict[str, Downlink] = {}
-        self._refs: dict[tuple[str, str], str] = {}
+        # Split dicts: growing past a million never copies every entry in one insert.
+        self._by_id: ShardedDict[str, Downlink] = ShardedDict()
+        self._refs: ShardedDict[tuple[str, str], str] = ShardedDict()
         self._tenants: dict[str, keyset.Tenant] = {}
         self._devices: dict[str, dict[str, str]] = {}
         self._tag_values: dict[str, set[str]] = {}
