@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -76,7 +76,8 @@ class MockApp(Starlette):
         mock: Mock = self.state.mock
         config = mock.config
         return ControlGuard(
-            JournalMiddleware(super().build_middleware_stack(), mock),
+            # The journal types its ASGI arguments as dicts, the guard as mappings.
+            cast(Any, JournalMiddleware(super().build_middleware_stack(), mock)),
             listen_host=config.host,
             admin_token=config.admin_token,
             allowed_hosts=config.allowed_hosts,
@@ -96,5 +97,8 @@ def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) ->
             Exception: _unexpected,
         },
     )
+    # A path with a trailing slash is an unknown path (E3: 404 problem+json), not a
+    # redirect to the path without it.
+    app.router.redirect_slashes = False
     app.state.mock = mock
     return app

@@ -83,6 +83,7 @@ class MockConfig:
     journal_size: int = 1000
     body_limit: int = 1024 * 1024  # E3: bodies over this are 413
     page_cache: int = 1024  # rendered list pages kept while the store is unchanged; 0: none
+    page_cache_bytes: int = 64 * 1024 * 1024  # and the most bytes they may hold together
     log_level: str = "info"
     public_url: str | None = None  # base for absolute `next`/`prev` links; None: from Host
     # The control plane's admin token (docs/security.md): required when `host` is not

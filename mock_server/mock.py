@@ -41,7 +41,7 @@ class Mock:
             cfg.auth_mode, secret=cfg.secret, jwks_path=cfg.jwks_path, now_ms=self.clock.now
         )
         self.cursors = CursorCodec()
-        self.pages = PageCache(cfg.page_cache)
+        self.pages = PageCache(cfg.page_cache, cfg.page_cache_bytes)
         # Extensions (progressions, journal) subscribe here; each is called on M2 reset.
         self.on_reset: list[Callable[[], None]] = []
         # S4: each new downlink gets a progression of the scenario (M6 swaps it).

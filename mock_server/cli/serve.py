@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import socket
 from pathlib import Path
 from typing import Any
@@ -323,10 +322,6 @@ def serve_command(
     host = f"[{config.host}]" if ":" in config.host else config.host
     url = f"http://{host}:{config.port}"
     click.echo(_banner(config, url))
-    # What was loaded lives as long as the mock: keep the collector from walking it again
-    # and again (at 1,000,000 stored a full collection stops everything for seconds).
-    gc.collect()
-    gc.freeze()
     served: Any = app
     if access_log and config.log_level in ("info", "debug"):
         from mock_server.accesslog import AccessLog

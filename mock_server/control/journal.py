@@ -131,7 +131,13 @@ def _client_of(authorization: str) -> str | None:
     except jwt.PyJWTError:
         return None
     client = claims.get("client_id", claims.get("sub"))
-    return client if isinstance(client, str) else None
+    if not isinstance(client, str):
+        return None
+    try:
+        client.encode("utf-8")  # a lone surrogate would break every later read of the journal
+    except UnicodeEncodeError:
+        return None
+    return client
 
 
 def _put_body(into: dict[str, Any], chunks: list[bytes], size: int) -> None:

@@ -13,6 +13,7 @@ __all__ = [
     "NotFound",
     "Conflict",
     "IllegalMove",
+    "LogFull",
     "NotCancellable",
     "ReferenceTaken",
     "IdTaken",
@@ -43,6 +44,10 @@ class Conflict(DomainError):
 
 class IllegalMove(Conflict):
     """A status move the S1 table forbids, or a change to a terminal downlink."""
+
+
+class LogFull(IllegalMove):
+    """A move or log event that would grow a downlink's logs past the cap (S2)."""
 
 
 class NotCancellable(Conflict):

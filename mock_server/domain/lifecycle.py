@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mock_server.domain.errors import IllegalMove, NotCancellable
+from mock_server.domain.errors import IllegalMove, LogFull, NotCancellable
 from mock_server.domain.model import TERMINAL, Downlink, Event, LogEntry, Status
 from mock_server.domain.timefmt import MAX_MS
 
 __all__ = [
     "TERMINAL",
+    "MAX_LOGS",
     "MOVES",
     "can_move",
     "cancellable",
     "check_move",
     "check_cancel",
+    "check_log_room",
     "move_logs",
     "stamp",
     "Change",
@@ -43,6 +45,25 @@ MOVES: dict[Status, frozenset[Status]] = {
     Status.FAILED: frozenset(),
     Status.CANCELLED: frozenset(),
 }
+
+
+MAX_LOGS = 1000
+"""S2: the log entries a downlink may gather before the lifecycle refuses to grow them.
+
+A downlink whose logs hold this many entries takes only a move that ends it (DELIVERED,
+FAILED, CANCELLED): any other move, and any log event that changes no status, is a 409
+(`LogFull`). A move that ends the downlink adds at most its parts and one entry more, so
+no downlink's logs grow without bound (a scenario retrying forever, M4 moves in a loop)."""
+
+
+def check_log_room(dl: Downlink, target: Status) -> None:
+    """Raise LogFull (409) when `dl`'s logs are full and the move to `target` (or a log
+    event, when `target` is its status) would not end the downlink."""
+    if len(dl.logs) >= MAX_LOGS and not target.terminal:
+        raise LogFull(
+            f"the downlink's logs hold {len(dl.logs)} entries, the most a downlink keeps "
+            f"({MAX_LOGS}): only a move that ends it (DELIVERED, FAILED, CANCELLED) is taken"
+        )
 
 
 def can_move(current: Status, target: Status) -> bool:
@@ -138,6 +159,7 @@ def plan_move(
     `entries` replaces S2's default entries (a progression's per-part accounts).
     """
     check_move(dl.status, target)
+    check_log_room(dl, target)
     at = stamp(dl.modified_at, at)
     if entries is None:
         entries = move_logs(dl.status, target, at, parts=parts or dl.parts, error_code=error_code)
@@ -151,6 +173,7 @@ def plan_append(dl: Downlink, entries: list[LogEntry], at: int) -> Change:
     changes (IllegalMove)."""
     if dl.status.terminal:
         raise IllegalMove(f"a {dl.status.value} downlink never changes")
+    check_log_room(dl, dl.status)
     at = stamp(dl.modified_at, at)
     for entry in entries:
         entry.created_at = at

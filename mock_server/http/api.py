@@ -7,6 +7,7 @@ store refuses is a domain error, answered in one place (`problems.problem_for`).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,12 +25,19 @@ from mock_server.http.problems import (
     Violation,
 )
 from mock_server.mock import Mock
+from mock_server.openapi.validation import json_pointer
 from mock_server.store.base import Page
 from mock_server.store.query import ListQuery, build_query
+from mock_server.store.steps import page_in_steps
 
 __all__ = ["routes", "read_body", "read_json_body"]
 
 _JSON = "application/json"
+# application/json, or a structured syntax suffix with a subtype name before it (RFC 6838
+# 4.2: a name starts with a letter or digit): `application/+json` is no JSON type.
+_JSON_TYPE = re.compile(r"application/(?:json|[a-z0-9][a-z0-9!#$&^_.+-]*\+json)")
+# A \uD800-\uDFFF escape: where a lone surrogate can come from (RFC 8259 8.2).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _reject_constant(name: str) -> Any:
@@ -55,19 +63,68 @@ async def read_json_body(request: Request, limit: int) -> Any:
     """The request's JSON body: 415 unless JSON (E3), 413 over `limit`, 400 if malformed."""
     ctype = request.headers.get("content-type", "")
     media = ctype.split(";", 1)[0].strip().lower()
-    if media != _JSON and not (media.startswith("application/") and media.endswith("+json")):
+    if not _JSON_TYPE.fullmatch(media):
         raise UnsupportedMediaType(
             f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
         )
     body = await read_body(request, limit)
     try:
+        # JSON text exchanged between systems is UTF-8 without a BOM (RFC 8259 8.1): the
+        # bytes are decoded as exactly that, not sniffed as UTF-16/32 as `json.loads` of
+        # bytes would. A BOM decodes to U+FEFF, which the parser refuses.
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(
+            "the body is not valid JSON",
+            errors=[
+                {"pointer": "#", "detail": f"not UTF-8 text: {exc.reason} at byte {exc.start}"}
+            ],
+        ) from None
+    try:
         # The standard parser keeps big integers exact; NaN and Infinity are not JSON.
-        return json.loads(body, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
         reason = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
         raise BadRequest(
             "the body is not valid JSON", errors=[{"pointer": "#", "detail": reason}]
         ) from None
+    if _SURROGATE_ESCAPE.search(body):
+        _refuse_lone_surrogates(value)
+    return value
+
+
+def _refuse_lone_surrogates(value: Any) -> None:
+    """400 for a string (or member name) holding a lone surrogate: JSON's `\\ud800`
+    escape parses, but no UTF-8 text can carry it, so nothing made of it could be stored
+    and served (I-JSON, RFC 7493 2.1)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(value, ())]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, list):
+            stack.extend((v, (*path, i)) for i, v in enumerate(item))
+            continue
+        if isinstance(item, dict):
+            texts = list(item)
+            stack.extend((v, (*path, k)) for k, v in item.items())
+        elif isinstance(item, str):
+            texts = [item]
+        else:
+            continue
+        for text in texts:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                where = json_pointer((*path, text) if isinstance(item, dict) else path)
+                raise BadRequest(
+                    "the body is not valid JSON",
+                    errors=[
+                        {
+                            "pointer": where,
+                            "detail": "a string holds a lone surrogate (a \\uD800-\\uDFFF "
+                            "escape without its pair), which UTF-8 cannot encode",
+                        }
+                    ],
+                ) from None
 
 
 def _params(
@@ -108,16 +165,17 @@ async def search_downlinks(request: Request, mock: Mock, caller: Principal) -> R
     owner = caller.client_id
     origin = mock.config.public_url or _origin(request)
     # A repeated query on an unchanged store: the page rendered last time (pagecache.py).
-    key = (owner, request.scope["query_string"], origin)
-    version = mock.store.version
-    cached = mock.pages.get(version, key)
+    query_string: bytes = request.scope["query_string"]
+    cached = mock.pages.get(mock.store.version, owner, query_string, origin)
     if cached is not None:
         return _json(cached)
     # E2: the spec's findings and the list rules' (dates, limit, sort) in one answer.
     params, raw, errors = _params(request, mock, "searchDownlinks", report=False)
     query = build_query(params, raw, mock.cursors, owner, errors=errors)
-    body = _render_page(origin, mock, owner, query, mock.store.page(owner, query))
-    mock.pages.put(version, key, body)
+    # A long scan gives the event loop back between its steps (store/steps.py).
+    page, version = await page_in_steps(mock.store, owner, query)
+    body = _render_page(origin, mock, owner, query, page)
+    mock.pages.put(version, owner, query_string, origin, body)
     return _json(body)
 
 

@@ -5,7 +5,9 @@ names are importable from here too.
 
 Every request passes through `Authenticator.authenticate`, so the verified outcome of a
 token (client, scopes, `exp`, `nbf`) is cached per `Authorization` header value: a token
-seen before costs a dict lookup and the time and scope checks. Time is judged against the
+seen before costs a dict lookup and the time and scope checks. The cache is bounded by
+bytes (`CACHE_BYTES`), and a header over `MAX_CACHED_TOKEN` bytes is verified every time,
+never kept, so no caller can make the cache hold more than the budget. Time is judged against the
 mock's clock on every call, never against the wall clock, so a cached token still expires
 when a manual clock is moved past its `exp` (A3, T3).
 """
@@ -43,6 +45,17 @@ DEFAULT_CLIENT = "default"
 """The tenant every caller is in mode `off` (A4)."""
 
 _CACHE_SIZE = 10_000
+
+CACHE_BYTES = 8 * 1024 * 1024
+"""The token cache's budget: the sum of the cached header values' lengths, plus
+`_ENTRY_OVERHEAD` each."""
+
+MAX_CACHED_TOKEN = 8 * 1024
+"""An `Authorization` header longer than this is verified on every use and never cached."""
+
+# What one cached entry costs besides its header value: the dict slot, the verified
+# outcome and its principal (measured with sys.getsizeof, rounded up).
+_ENTRY_OVERHEAD = 512
 
 # pyjwt judges exp/nbf/iat by the wall clock; the mock judges them by its own (A3).
 _NO_CLAIM_CHECKS: Any = {
@@ -97,6 +110,7 @@ class Authenticator:
         jwks_path: Path | None = None,
         now_ms: Callable[[], int],
         cache_size: int = _CACHE_SIZE,
+        cache_bytes: int = CACHE_BYTES,
     ) -> None:
         try:
             self.mode = AuthMode(mode)
@@ -114,6 +128,8 @@ class Authenticator:
             self._keys = load_jwks(jwks_path)
         self._cache: dict[str, _Verified] = {}
         self._cache_size = max(1, cache_size)
+        self._cache_budget = max(0, cache_bytes)
+        self._cache_bytes = 0
         self._cache_lock = threading.Lock()
 
     def authenticate(self, authorization: str | None, required_scope: str) -> Principal:
@@ -176,12 +192,28 @@ class Authenticator:
             verified = _claims_to_verified(self._decode(token))
         except _InvalidToken as exc:
             _challenge("invalid_token", str(exc))
+        cost = len(authorization) + _ENTRY_OVERHEAD
+        if len(authorization) > MAX_CACHED_TOKEN or cost > self._cache_budget:
+            return verified
         with self._cache_lock:
-            if len(self._cache) >= self._cache_size:
+            if authorization in self._cache:
+                return verified
+            while self._cache and (
+                len(self._cache) >= self._cache_size
+                or self._cache_bytes + cost > self._cache_budget
+            ):
                 # dicts keep insertion order: the first key is the oldest.
-                del self._cache[next(iter(self._cache))]
+                oldest = next(iter(self._cache))
+                del self._cache[oldest]
+                self._cache_bytes -= len(oldest) + _ENTRY_OVERHEAD
             self._cache[authorization] = verified
+            self._cache_bytes += cost
         return verified
+
+    @property
+    def cached_bytes(self) -> int:
+        """What the token cache holds, in the units of its budget (`CACHE_BYTES`)."""
+        return self._cache_bytes
 
     def _decode(self, token: str) -> dict[str, Any]:
         """The token's claims, after the checks of this mode (A4)."""
@@ -262,7 +294,7 @@ def _claims_to_verified(claims: dict[str, Any]) -> _Verified:
             continue
         if not isinstance(value, str) or not value:
             raise _InvalidToken(f"the {name} claim must be a non-empty string")
-        client = value
+        client = _storable(name, value)
         break
     if client is None:
         raise _InvalidToken("the token has neither a client_id nor a sub claim")
@@ -281,10 +313,24 @@ def _scope_claim(name: str, value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
-        return value.split()
+        return _storable(name, value).split()
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return [scope for item in value for scope in item.split()]
+        return [scope for item in value for scope in _storable(name, item).split()]
     raise _InvalidToken(f"the {name} claim must be a space-separated string or an array of strings")
+
+
+def _storable(name: str, value: str) -> str:
+    """`value`, if UTF-8 can carry it: a claim the mock keeps (the client, the scopes) is
+    written into answers and the journal, so a lone surrogate (JSON allows `"\\ud800"`)
+    would make them unencodable for everyone; such a token is unusable (401)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _InvalidToken(
+            f"the {name} claim holds a lone surrogate (a \\uD800-\\uDFFF escape without its "
+            "pair), which UTF-8 cannot encode"
+        ) from None
+    return value
 
 
 def _numeric_date_ms(name: str, value: Any) -> int | None:

@@ -15,7 +15,7 @@ thread lock; that is a later step.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -32,6 +32,7 @@ class Page:
     items: list[Downlink]
     has_next: bool
     has_prev: bool
+    examined: int = 0  # downlinks looked at to build it (how well the indexes served)
 
 
 @runtime_checkable
@@ -60,6 +61,13 @@ class Store(Protocol):
 
     def page(self, owner: str, query: ListQuery) -> Page:
         """One page of the caller's downlinks that match `query` (L1-L7)."""
+        ...
+
+    def page_steps(self, owner: str, query: ListQuery) -> Generator[None, None, Page]:
+        """`page`, built in steps: each `next()` (called under `lock`) does a bounded
+        amount of work, and the page is the value of the final StopIteration. A builder
+        resumed after `version` changed may fail or err: start a new one instead
+        (store/steps.py drives this between the event loop's other work)."""
         ...
 
     def create(self, owner: str, new: NewDownlink, now: int, *, dry_run: bool = False) -> Downlink:

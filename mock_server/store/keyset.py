@@ -2,49 +2,69 @@
 
 Per client (tenant, A5) two sorted indexes of `(time, id)`, one by `createdAt` and one by
 `modifiedAt`, answer the default sort and the time filters in O(log n + limit) (keyset
-pages, L6). Other sorts select the best `limit + 1` from the candidates in one pass.
+pages, L6). The same two indexes per device (`networkId`), and the devices each distinct
+message belongs to, narrow a `q` (L1) to the devices that can match before a downlink is
+looked at: every match has a tag value equal to `q` or contains `q` in its networkId or
+its message, so its device is among those whose networkId contains `q`, whose tags hold
+`q`, or who have a message containing `q` (store/qindex.py). Other sorts select the best
+`limit + 1` from the candidates in one pass.
+
+A page is built by a generator (`page_steps`) that yields after every `STEP` downlinks it
+examines, so that a long scan can give the event loop back between steps (store/steps.py);
+the one who drives it restarts it when the store changed in between.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator, Mapping
-from itertools import islice
-
-from sortedcontainers import SortedList
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from itertools import chain
+from typing import Any
 
 from mock_server.domain.model import Downlink
 from mock_server.store.base import Page
+from mock_server.store.qindex import Index, Tenant
 from mock_server.store.query import ListQuery
 
-__all__ = ["Tenant", "Match", "page"]
+__all__ = ["Tenant", "Match", "Steps", "STEP", "page_steps"]
 
 Match = Callable[[Downlink], bool]
 """A query's filter predicate (L1, L2)."""
 
+Steps = Generator[None, None, Page]
+"""A page being built: each `next()` does one step (under the store's lock); the page is
+the value of the final StopIteration."""
 
-class Tenant:
-    """One client's indexes: `(createdAt, id)` and `(modifiedAt, id)`, sorted."""
+STEP = 2048
+"""Downlinks (or distinct values) examined between two yields of a page being built."""
 
-    __slots__ = ("created", "modified")
+
+class _Count:
+    """How many downlinks a page examined, and when it is time to yield."""
+
+    __slots__ = ("examined", "values")
 
     def __init__(self) -> None:
-        self.created: SortedList = SortedList()
-        self.modified: SortedList = SortedList()
-
-    def add(self, dl: Downlink) -> None:
-        """Index a new downlink."""
-        self.created.add((dl.created_at, dl.id))
-        self.modified.add((dl.modified_at, dl.id))
-
-    def restamp(self, dl: Downlink, modified_at: int) -> None:
-        """Re-index a downlink whose `modifiedAt` becomes `modified_at` (before it does)."""
-        self.modified.remove((dl.modified_at, dl.id))
-        self.modified.add((modified_at, dl.id))
+        self.examined = 0
+        self.values = 0
 
 
-def page(tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, match: Match) -> Page:
-    """One page of the tenant's downlinks that `match`, in `query`'s order from its cursor."""
+def page_steps(
+    tenant: Tenant,
+    by_id: Mapping[str, Downlink],
+    query: ListQuery,
+    match: Match,
+    *,
+    tagged: Iterable[str] = (),
+    use_index: bool = True,
+) -> Steps:
+    """Build one page of the tenant's downlinks that `match`, in `query`'s order from its
+    cursor. `tagged`: the networkIds whose tags hold `q` (L1). With `use_index` False,
+    `q` scans every downlink of the tenant (for a matcher that reads L1 otherwise)."""
+    count = _Count()
+    devices: list[str] | None = None
+    if query.q is not None and use_index:
+        devices = yield from tenant.devices_for(query.q, tagged, count, STEP)
     primary = query.sort[0]
     if (
         primary.field in ("createdAt", "modifiedAt")
@@ -52,116 +72,183 @@ def page(tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, match:
         and query.sort[1].field == "id"
         and not query.sort[1].desc
     ):
-        return _index_page(tenant, by_id, query, match)
-    return _scan_page(tenant, by_id, query, match)
+        page = yield from _index_page(tenant, by_id, query, match, devices, count)
+    else:
+        page = yield from _scan_page(tenant, by_id, query, match, devices, count)
+    page.examined = count.examined
+    return page
+
+
+def _indexes(tenant: Tenant, devices: list[str] | None, by_created: bool) -> list[Index]:
+    """The sorted `(time, id)` indexes to walk: the tenant's, or its devices'."""
+    if devices is None:
+        return [tenant.created if by_created else tenant.modified]
+    postings = [tenant.devices[nid] for nid in devices]
+    return [p.created if by_created else p.modified for p in postings]
+
+
+def _take(
+    entries: Iterator[tuple[int, str]],
+    by_id: Mapping[str, Downlink],
+    match: Match | None,
+    n: int,
+    count: _Count,
+) -> Generator[None, None, list[Downlink]]:
+    """The first `n` downlinks of `entries` that `match` (all, when `match` is None)."""
+    out: list[Downlink] = []
+    if n <= 0:
+        return out
+    for _, did in entries:
+        dl = by_id[did]
+        count.examined += 1
+        if count.examined % STEP == 0:
+            yield
+        if match is None or match(dl):
+            out.append(dl)
+            if len(out) >= n:
+                break
+    return out
 
 
 def _index_page(
-    tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, match: Match
-) -> Page:
+    tenant: Tenant,
+    by_id: Mapping[str, Downlink],
+    query: ListQuery,
+    match: Match,
+    devices: list[str] | None,
+    count: _Count,
+) -> Steps:
+    if devices is not None and not devices:
+        return Page([], False, False)
     by_created = query.sort[0].field == "createdAt"
-    index = tenant.created if by_created else tenant.modified
+    indexes = _indexes(tenant, devices, by_created)
     lo = query.created_since if by_created else query.modified_since
     hi = query.created_before if by_created else query.modified_before
     desc = query.sort[0].desc
     cursor = query.cursor
     backwards = cursor is not None and cursor.backwards
     start = (cursor.values[0], cursor.values[1]) if cursor is not None else None
-    entries = _walk(index, desc, start, not backwards, lo, hi)
     other_filters = query.q is not None or (
         (query.modified_since, query.modified_before)
         if by_created
         else (query.created_since, query.created_before)
     ) != (None, None)
-    if other_filters:
-        found: Iterator[Downlink] = filter(match, (by_id[did] for _, did in entries))
-    else:  # the index range is the whole filter: no per-item test
-        found = (by_id[did] for _, did in entries)
-    items = list(islice(found, query.limit + 1))
+    # The index range is the whole filter when there is no other: no per-item test.
+    test = match if other_filters else None
+    entries = _walk_many(indexes, desc, start, not backwards, lo, hi)
+    items = yield from _take(entries, by_id, test, query.limit + 1, count)
     more = len(items) > query.limit
     del items[query.limit :]
     if not items:
         return Page([], False, False)
+
+    def edge(dl: Downlink) -> tuple[int, str]:
+        return (dl.created_at if by_created else dl.modified_at, dl.id)
+
     if backwards:
         items.reverse()
-        has_prev, has_next = (
-            more,
-            _any(by_id, index, desc, items[-1], True, lo, hi, match, by_created),
-        )
-    else:
-        has_next = more
-        has_prev = cursor is not None and _any(
-            by_id, index, desc, items[0], False, lo, hi, match, by_created
-        )
-    return Page(items, has_next, has_prev)
-
-
-def _any(
-    by_id: Mapping[str, Downlink],
-    index: SortedList,
-    desc: bool,
-    edge: Downlink,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-    match: Match,
-    by_created: bool,
-) -> bool:
-    start = (edge.created_at if by_created else edge.modified_at, edge.id)
-    return any(match(by_id[did]) for _, did in _walk(index, desc, start, forward, lo, hi))
+        after = _walk_many(indexes, desc, edge(items[-1]), True, lo, hi)
+        has_next = bool((yield from _take(after, by_id, test, 1, count)))
+        return Page(items, has_next, more)
+    has_prev = False
+    if cursor is not None:
+        before = _walk_many(indexes, desc, edge(items[0]), False, lo, hi)
+        has_prev = bool((yield from _take(before, by_id, test, 1, count)))
+    return Page(items, more, has_prev)
 
 
 def _scan_page(
-    tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, match: Match
-) -> Page:
-    candidates = _candidates(tenant, by_id, query)
+    tenant: Tenant,
+    by_id: Mapping[str, Downlink],
+    query: ListQuery,
+    match: Match,
+    devices: list[str] | None,
+    count: _Count,
+) -> Steps:
     key = query.key()
     cursor = query.cursor
-    limit = query.limit
-    if cursor is None:
-        chosen = heapq.nsmallest(limit + 1, filter(match, candidates), key=key)
-        return Page(chosen[:limit], len(chosen) > limit, False)
-    bound = query.order_key(cursor.values)
-    after: list[Downlink] = []
-    before: list[Downlink] = []
-    backwards = cursor.backwards
-    for dl in candidates:
-        if match(dl):
-            k = key(dl)
-            # The cursor's own item lies on the side the walk comes from.
-            if k > bound or (backwards and not k < bound):
-                after.append(dl)
+    keep = query.limit + 1
+    bound = query.order_key(cursor.values) if cursor is not None else None
+    backwards = cursor is not None and cursor.backwards
+    # The best `keep` on the side the page is taken from, and whether the other side has
+    # any match; both folded in at every step, so the memory stays O(limit).
+    chosen: list[Downlink] = []
+    other = False
+    batch: list[Downlink] = []
+
+    def fold() -> None:
+        nonlocal chosen
+        pick = heapq.nlargest if backwards else heapq.nsmallest
+        chosen = pick(keep, chain(chosen, batch), key=key)
+        batch.clear()
+
+    for dl in _candidates(tenant, by_id, query, devices):
+        count.examined += 1
+        if count.examined % STEP == 0:
+            fold()
+            yield
+        if not match(dl):
+            continue
+        if bound is None:
+            batch.append(dl)
+            continue
+        k = key(dl)
+        # The cursor's own item lies on the side the walk comes from.
+        if k > bound or (backwards and not k < bound):
+            if backwards:
+                other = True
             else:
-                before.append(dl)
+                batch.append(dl)
+        elif backwards:
+            batch.append(dl)
+        else:
+            other = True
+    fold()
+    items = chosen[: query.limit]
+    more = bool(items) and len(chosen) > query.limit
     if backwards:
-        chosen = heapq.nlargest(limit + 1, before, key=key)
-        items = chosen[:limit]
         items.reverse()
-        return Page(
-            items,
-            has_next=bool(items) and bool(after),
-            has_prev=bool(items) and len(chosen) > limit,
-        )
-    chosen = heapq.nsmallest(limit + 1, after, key=key)
-    items = chosen[:limit]
-    return Page(items, bool(items) and len(chosen) > limit, bool(items) and bool(before))
+        return Page(items, has_next=bool(items) and other, has_prev=more)
+    return Page(items, more, bool(items) and other)
 
 
 def _candidates(
-    tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery
+    tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, devices: list[str] | None
 ) -> Iterator[Downlink]:
-    """The tenant's downlinks, narrowed by a time range where an index allows it."""
-    if query.created_since is not None or query.created_before is not None:
-        index, lo, hi = tenant.created, query.created_since, query.created_before
+    """The tenant's (or its `devices'`) downlinks, narrowed by a time range where an index
+    allows it."""
+    by_created = query.created_since is not None or query.created_before is not None
+    if by_created:
+        lo, hi = query.created_since, query.created_before
     else:
-        index, lo, hi = tenant.modified, query.modified_since, query.modified_before
-    start = index.bisect_left((lo,)) if lo is not None else 0
-    stop = index.bisect_left((hi,)) if hi is not None else len(index)
-    return (by_id[did] for _, did in index.islice(start, max(start, stop)))
+        lo, hi = query.modified_since, query.modified_before
+    for index in _indexes(tenant, devices, by_created):
+        start = index.bisect_left((lo,)) if lo is not None else 0
+        stop = index.bisect_left((hi,)) if hi is not None else len(index)
+        for _, did in index.islice(start, max(start, stop)):
+            yield by_id[did]
+
+
+def _walk_many(
+    indexes: list[Index],
+    desc: bool,
+    start: tuple[int, str] | None,
+    forward: bool,
+    lo: int | None,
+    hi: int | None,
+) -> Iterator[tuple[int, str]]:
+    """`_walk` over several disjoint indexes at once, merged into the one order."""
+    walks = [_walk(index, desc, start, forward, lo, hi) for index in indexes]
+    if len(walks) == 1:
+        return walks[0]
+    # Ascending: (t, id) ascending. Descending: t descending, id ascending. Backwards: the
+    # reverse of either.
+    key: Callable[[tuple[int, str]], Any] | None = (lambda e: (-e[0], e[1])) if desc else None
+    return heapq.merge(*walks, key=key, reverse=not forward)
 
 
 def _walk(
-    index: SortedList,
+    index: Index,
     desc: bool,
     start: tuple[int, str] | None,
     forward: bool,
@@ -183,6 +270,7 @@ def _walk(
                     return
                 yield entry
         else:
+            assert start is not None
             pos = index.bisect_left(start)
             if hi is not None:
                 pos = min(pos, index.bisect_left((hi,)))
@@ -225,7 +313,7 @@ def _walk(
 _LONG_RUN = 32
 
 
-def _runs_down(index: SortedList, p: int, lo: int | None) -> Iterator[tuple[int, str]]:
+def _runs_down(index: Index, p: int, lo: int | None) -> Iterator[tuple[int, str]]:
     """Entries at positions < p, times descending, ids ascending within a time; t >= lo."""
     while p > 0:
         run: list[tuple[int, str]] = []
@@ -250,7 +338,7 @@ def _runs_down(index: SortedList, p: int, lo: int | None) -> Iterator[tuple[int,
             return
 
 
-def _runs_up(index: SortedList, p: int, hi: int | None) -> Iterator[tuple[int, str]]:
+def _runs_up(index: Index, p: int, hi: int | None) -> Iterator[tuple[int, str]]:
     """Entries at positions >= p, times ascending, ids descending within a time; t < hi."""
     n = len(index)
     while p < n:

@@ -19,7 +19,9 @@ from mock_server.domain.errors import IdTaken, NotFound, ReferenceTaken
 from mock_server.domain.model import Downlink, LogEntry, NewDownlink, Status
 from mock_server.store import keyset
 from mock_server.store.base import Page
+from mock_server.store.lifetime import Lifetime
 from mock_server.store.query import ListQuery
+from mock_server.store.shards import ShardedDict
 
 __all__ = ["MemoryStore"]
 
@@ -31,13 +33,18 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self._by_id: dict[str, Downlink] = {}
-        self._refs: dict[tuple[str, str], str] = {}
+        # Split dicts: growing past a million never copies every entry in one insert.
+        self._by_id: ShardedDict[str, Downlink] = ShardedDict()
+        self._refs: ShardedDict[tuple[str, str], str] = ShardedDict()
         self._tenants: dict[str, keyset.Tenant] = {}
         self._devices: dict[str, dict[str, str]] = {}
         self._tag_values: dict[str, set[str]] = {}
         self.version = 0
         self.on_create: list[Callable[[Downlink], None]] = []
+        # Whether `q` is narrowed to the devices that can match (store/qindex.py); a
+        # matcher that reads L1 otherwise (a wider q) needs every downlink examined.
+        self.index_q = True
+        self._lifetime = Lifetime()
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -139,6 +146,7 @@ class MemoryStore:
             tenant = self._tenants[dl.owner] = keyset.Tenant()
         tenant.add(dl)
         self.version += 1
+        self._lifetime.stored(len(self._by_id))
 
     # -- changing ------------------------------------------------------------------
 
@@ -212,16 +220,36 @@ class MemoryStore:
             self._devices.clear()
             self._tag_values.clear()
             self.version += 1
+            self._lifetime.emptied()
 
     # -- listing (L1-L6) -----------------------------------------------------------
 
     def page(self, owner: str, query: ListQuery) -> Page:
         """One page of the caller's downlinks that match `query`."""
         with self.lock:
-            tenant = self._tenants.get(owner)
-            if tenant is None:
-                return Page([], False, False)
-            return keyset.page(tenant, self._by_id, query, self.matcher(query))
+            steps = self.page_steps(owner, query)
+            while True:
+                try:
+                    next(steps)
+                except StopIteration as done:
+                    page: Page = done.value
+                    return page
+
+    def page_steps(self, owner: str, query: ListQuery) -> keyset.Steps:
+        """`page` in steps of bounded work (`Store.page_steps`, store/steps.py)."""
+        tenant = self._tenants.get(owner)
+        if tenant is None:
+            return _empty()
+        q = query.q
+        tagged = self._tag_values.get(q, ()) if q is not None else ()
+        return keyset.page_steps(
+            tenant,
+            self._by_id,
+            query,
+            self.matcher(query),
+            tagged=tagged,
+            use_index=self.index_q,
+        )
 
     def matcher(self, query: ListQuery) -> keyset.Match:
         """The predicate of `query`'s filters (L1, L2): a page holds only what it accepts."""
@@ -246,3 +274,9 @@ class MemoryStore:
             return True
 
         return match
+
+
+def _empty() -> keyset.Steps:
+    """The page of a client with no downlinks."""
+    yield from ()  # a generator, built in no step
+    return Page([], False, False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from collections.abc import Generator
 from typing import Any
 
 import jwt
@@ -126,15 +127,17 @@ def other_tenant_forbidden(app: Any) -> Any:
 @mutant("A5", description="lists show every client's downlinks")
 def lists_leak_other_tenants(app: Any) -> Any:
     store = mock_of(app).store
-    page = store.page
+    steps = store.page_steps
     owners = owners_of(store)
 
-    def every_tenant(owner: str, query: ListQuery) -> Page:
-        pages = [page(tenant, query) for tenant in sorted(owners | {owner})]
+    def every_tenant(owner: str, query: ListQuery) -> Generator[None, None, Page]:
+        pages = []
+        for tenant in sorted(owners | {owner}):
+            pages.append((yield from steps(tenant, query)))
         items = heapq.nsmallest(query.limit, (dl for p in pages for dl in p.items), key=query.key())
         return Page(items, any(p.has_next for p in pages), any(p.has_prev for p in pages))
 
-    store.page = every_tenant
+    store.page_steps = every_tenant
     return app
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,22 +23,22 @@ _TIME_FILTERS = ("createdSince", "createdBefore", "modifiedSince", "modifiedBefo
 def _on_query(app: Any, change: Callable[[ListQuery], ListQuery]) -> Any:
     """The store pages with `change(query)` instead of the query as parsed."""
     store = mock_of(app).store
-    page = store.page
-    store.page = lambda owner, query: page(owner, change(query))
+    steps = store.page_steps
+    store.page_steps = lambda owner, query: steps(owner, change(query))
     return app
 
 
 def _on_page(app: Any, change: Callable[[ListQuery, Page], None]) -> Any:
     """`change` edits each page the store makes before it is rendered."""
     store = mock_of(app).store
-    page = store.page
+    steps = store.page_steps
 
-    def changed(owner: str, query: ListQuery) -> Page:
-        result = page(owner, query)
+    def changed(owner: str, query: ListQuery) -> Generator[None, None, Page]:
+        result = yield from steps(owner, query)
         change(query, result)
         return result
 
-    store.page = changed
+    store.page_steps = changed
     return app
 
 
@@ -55,6 +55,7 @@ def _on_q(app: Any, clause: Callable[[Store, Downlink, str], bool]) -> Any:
         return lambda dl: in_time(dl) and clause(store, dl, q)
 
     store.matcher = match_with  # type: ignore[method-assign]
+    store.index_q = False  # the devices that can match are L1's, not the clause's
     return app
 
 

@@ -104,3 +104,63 @@ def test_the_lifecycle_rules_live_in_one_module() -> None:
 
     for name in ("MOVES", "can_move", "move_logs", "cancellable"):
         assert not hasattr(model, name), f"{name} belongs in domain/lifecycle.py alone"
+
+
+def _full(status: Status) -> Downlink:
+    from mock_server.domain.lifecycle import MAX_LOGS
+
+    return Downlink(
+        id="d",
+        owner="o",
+        network_id="n",
+        status=status,
+        created_at=0,
+        modified_at=0,
+        logs=[LogEntry(0, "DOWNLINK_ACCEPTED") for _ in range(MAX_LOGS)],
+    )
+
+
+@pytest.mark.rule("S2")
+def test_s2_full_logs_take_only_a_move_that_ends_the_downlink() -> None:
+    from mock_server.domain.errors import LogFull
+    from mock_server.domain.lifecycle import plan_append, plan_move
+
+    for target in (Status.EXECUTING, Status.RETRY):
+        with pytest.raises(LogFull):
+            plan_move(
+                _full(Status.SENT_TO_CARRIER if target is Status.RETRY else Status.RETRY), target, 1
+            )
+    with pytest.raises(LogFull):
+        plan_append(_full(Status.SENT_TO_CARRIER), [LogEntry(1, "DOWNLINK_PART_DELIVERED")], 1)
+    for target in (Status.DELIVERED, Status.FAILED, Status.CANCELLED):
+        change = plan_move(_full(Status.SENT_TO_CARRIER), target, 1)
+        assert change.status is target
+
+
+@pytest.mark.rule("S2")
+def test_s2_a_retry_loop_stops_at_the_log_cap_with_a_409() -> None:
+    """M4 moves in a loop (or a scenario retrying forever) cannot grow logs without bound."""
+    from starlette.testclient import TestClient
+
+    from mock_server.app import create_app
+    from mock_server.config import ClockMode, MockConfig
+    from mock_server.domain.lifecycle import MAX_LOGS
+    from tests.mock_server.conftest import START_MS, auth, body
+
+    app = create_app(
+        MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START_MS, scenario="static")
+    )
+    with TestClient(app) as c:
+        c.headers.update(auth())
+        dl = c.post("/downlinks", json=body()).json()
+        url = f"/__mock/downlinks/{dl['id']}/transition"
+        answers = []
+        for _ in range(MAX_LOGS):
+            for status in ("EXECUTING", "RETRY"):
+                answers.append(c.post(url, json={"status": status}).status_code)
+            if answers[-1] != 200:
+                break
+        assert answers[-1] == 409
+        stored = c.get(f"/downlinks/{dl['id']}").json()
+        assert MAX_LOGS <= len(stored["logs"]) <= MAX_LOGS + 1
+        assert c.delete(f"/downlinks/{dl['id']}?forced=true").status_code == 202  # still ends
