@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-__all__ = ["MAX_MS", "format_ms", "parse_rfc3339", "parse_duration_ms", "DURATION_HINT"]
+__all__ = ["MAX_MS", "MIN_MS", "format_ms", "parse_rfc3339", "parse_duration_ms", "DURATION_HINT"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 MAX_MS = 253_402_300_799_999
 """9999-12-31T23:59:59.999Z: the latest instant RFC 3339 can write, so the mock's last."""
+
+MIN_MS = -62_135_596_800_000
+"""0001-01-01T00:00:00.000Z: the earliest instant RFC 3339 (and Python) can write."""
 
 # RFC 3339 date-time with a mandatory offset (L2): no bare dates, no local times.
 _RFC3339 = re.compile(
@@ -61,7 +64,13 @@ def parse_rfc3339(text: str) -> int:
         raise ValueError(f"{text!r} is not a valid date-time: {exc}") from None
     millis = int((frac or ".0")[1:4].ljust(3, "0"))
     delta = dt - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + millis
+    ms = (delta.days * 86_400 + delta.seconds) * 1000 + millis
+    if not MIN_MS <= ms <= MAX_MS:
+        # 0001-01-01T00:00:00+01:00 is year 0 in UTC: nothing could write it back (T1).
+        raise ValueError(
+            f"{text!r} is outside 0001-01-01T00:00:00.000Z..9999-12-31T23:59:59.999Z once in UTC"
+        )
+    return ms
 
 
 def parse_duration_ms(text: str) -> int:
