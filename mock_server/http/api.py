@@ -135,19 +135,8 @@ def _params(
     caller that adds its own findings first). Each may be given once (which of two would
     win?), and only those the spec declares."""
     items = request.query_params.multi_items()
+    params, errors = mock.spec.check_query(operation_id, items)
     raw = dict(items)
-    errors = mock.spec.unknown_params(operation_id, raw)
-    if len(raw) != len(items):
-        counts: dict[str, int] = {}
-        for name, _ in items:
-            counts[name] = counts.get(name, 0) + 1
-        errors += [
-            {"parameter": name, "detail": "is given more than once"}
-            for name, n in counts.items()
-            if n > 1
-        ]
-    params, invalid = mock.spec.coerce_params(operation_id, raw)
-    errors += invalid
     if errors and report:
         raise BadRequest("the request has invalid query parameters", errors=errors)
     return params, raw, errors
