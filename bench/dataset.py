@@ -19,6 +19,7 @@ import orjson
 
 from mock_server.domain.lifecycle import move_logs
 from mock_server.domain.model import Downlink, LogEntry, Status
+from mock_server.fixtureset.generate import STATUS_WEIGHTS
 
 __all__ = [
     "OWNER",
@@ -52,16 +53,8 @@ _PATHS: dict[Status, tuple[Status, ...]] = {
     Status.FAILED: (Status.EXECUTING, Status.SENT_TO_CARRIER, Status.FAILED),
     Status.CANCELLED: (Status.CANCELLED,),
 }
-# How often each status ends a downlink: most are done, a few still in flight.
-_WEIGHTS: dict[Status, int] = {
-    Status.PENDING: 6,
-    Status.EXECUTING: 3,
-    Status.SENT_TO_CARRIER: 8,
-    Status.RETRY: 5,
-    Status.DELIVERED: 55,
-    Status.FAILED: 14,
-    Status.CANCELLED: 9,
-}
+# How often each status ends a downlink: the fixture generator's mix.
+_WEIGHTS = STATUS_WEIGHTS
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from faker import Faker
 
 __all__ = [
+    "STATUS_WEIGHTS",
     "DEFAULT_CLIENTS",
     "DEFAULT_END",
     "DEFAULT_END_MS",
@@ -50,7 +51,7 @@ _DAY = 24 * _HOUR
 
 # How often each status is chosen once every status has appeared once: most downlinks of
 # a month are done, a few are still in flight.
-_STATUS_WEIGHTS: dict[Status, int] = {
+STATUS_WEIGHTS: dict[Status, int] = {
     Status.PENDING: 6,
     Status.EXECUTING: 3,
     Status.SENT_TO_CARRIER: 8,
@@ -220,7 +221,7 @@ def _statuses(count: int, rng: random.Random) -> list[Status]:
     # Every status once (when there is room), the rest by weight, in random order.
     firsts = list(Status)[:count]
     rest = rng.choices(
-        list(_STATUS_WEIGHTS), weights=list(_STATUS_WEIGHTS.values()), k=count - len(firsts)
+        list(STATUS_WEIGHTS), weights=list(STATUS_WEIGHTS.values()), k=count - len(firsts)
     )
     out = firsts + rest
     rng.shuffle(out)
