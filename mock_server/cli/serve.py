@@ -36,6 +36,9 @@ def build_config(
     public_url: str | None,
     scenario: str = "default",
     journal_size: int = 1000,
+    journal_entry_bytes: int = 8192,
+    journal_bytes: int = 16 * 1024 * 1024,
+    max_seed_bytes: int = 8 * 1024 * 1024,
     max_body_bytes: int = 1024 * 1024,
     admin_token: str | None = None,
     allowed_host: tuple[str, ...] = (),
@@ -85,6 +88,9 @@ def build_config(
         public_url=public_url.rstrip("/") if public_url else None,
         scenario=scenario,
         journal_size=journal_size,
+        journal_entry_bytes=journal_entry_bytes,
+        journal_bytes=max(journal_bytes, journal_entry_bytes),
+        seed_body_limit=max_seed_bytes,
         body_limit=max_body_bytes,
         admin_token=admin_token or None,
         allowed_hosts=tuple(allowed_host),
@@ -232,6 +238,25 @@ def _banner(config: MockConfig, url: str) -> str:
     default=1000,
     type=click.IntRange(min=1),
     help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
+)
+@click.option(
+    "--journal-entry-bytes",
+    default=8192,
+    type=click.IntRange(min=256),
+    help="Bytes the journal keeps of each request and response body, and of each one's "
+    "headers (M7); the rest is cut, marked bodyTruncated / headersTruncated.",
+)
+@click.option(
+    "--journal-bytes",
+    default=16 * 1024 * 1024,
+    type=click.IntRange(min=256),
+    help="Bytes the whole journal keeps (M7); past them the oldest entries drop out.",
+)
+@click.option(
+    "--max-seed-bytes",
+    default=8 * 1024 * 1024,
+    type=click.IntRange(min=1024),
+    help="Largest seeding body (POST /__mock/downlinks, /__mock/devices, M3); larger: 413.",
 )
 @click.option(
     "--access-log/--no-access-log",
