@@ -226,6 +226,11 @@ class Journal:
         return self._last - self._cleared_at - len(self._entries)
 
     @property
+    def seq(self) -> int:
+        """The seq of the last entry ever appended (0: none yet); a clear keeps it."""
+        return self._last
+
+    @property
     def bytes(self) -> int:
         """What the kept entries cost, together (at most `total_bytes`, or one entry's)."""
         return self._bytes
