@@ -19,9 +19,9 @@ from starlette.responses import Response
 from mock_server.http.api import read_json_body
 from mock_server.http.problems import BadRequest, Violation
 from mock_server.mock import Mock
-from mock_server.openapi.control import control_spec
+from mock_server.openapi.control import body_schema, control_spec
 
-__all__ = ["Parsed", "parse", "mock_of", "json_response", "reject", "CHUNK"]
+__all__ = ["Parsed", "parse", "mock_of", "json_response", "reject", "CHUNK", "SLICEABLE"]
 
 CHUNK = 256
 """Records checked (and made) between two turns of the event loop: a big seed (M3) takes
@@ -77,14 +77,25 @@ async def parse(
     return Parsed(query=query, path=path, body=value)
 
 
+# What an array body's schema may say of the array as a whole, for `_body_violations` to
+# check in slices: `type` and `maxItems` are checked on the whole, `items` slice by slice.
+SLICEABLE = frozenset({"type", "maxItems", "items", "description"})
+
+
 async def _body_violations(operation_id: str, value: Any) -> list[Violation]:
-    """`body_violations` of `value`; an array in slices of CHUNK items, pointers moved
-    back to the whole array's indexes. (Sound for the seeding bodies, whose schema is an
-    array of items with no bound across items: each slice is valid exactly when its items
-    are.)"""
+    """`body_violations` of `value`; an array in slices of CHUNK items, with the event loop
+    free in between, pointers moved back to the whole array's indexes.
+
+    Sound for an array schema that says no more than `SLICEABLE` (the seeding bodies:
+    a test keeps them so): `maxItems` is checked first, on the whole array.
+    """
     spec = control_spec()
-    if not isinstance(value, list) or len(value) <= CHUNK:
+    schema = body_schema(operation_id)
+    if not isinstance(value, list) or len(value) <= CHUNK or set(schema) - SLICEABLE:
         return spec.body_violations(operation_id, value)
+    most = schema.get("maxItems")
+    if most is not None and len(value) > most:
+        return [{"pointer": "#", "detail": f"{len(value)} items: at most {most} a request"}]
     errors: list[Violation] = []
     for start in range(0, len(value), CHUNK):
         await asyncio.sleep(0)  # let other requests in between slices

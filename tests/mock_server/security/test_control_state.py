@@ -13,8 +13,9 @@ from starlette.testclient import TestClient
 
 from mock_server.app import create_app
 from mock_server.config import ClockMode, MockConfig
-from mock_server.control.parsing import CHUNK
+from mock_server.control.parsing import CHUNK, SLICEABLE
 from mock_server.domain.timefmt import MAX_MS, parse_rfc3339
+from mock_server.openapi.control import body_schema
 from tests.mock_server.conftest import NID, START, START_MS, auth, body, problem
 from tests.mock_server.security.snapshot import snapshot
 
@@ -269,3 +270,25 @@ def test_m8_a_header_that_could_split_or_swell_the_answer_is_never_armed(
 )
 def test_m8_fault_bounds_are_enforced(http: TestClient, fault: dict[str, Any]) -> None:
     refused(http, 400, "POST", "/__mock/faults", json=fault)
+
+
+@pytest.mark.rule("M3")
+@pytest.mark.parametrize("operation", ["seedDownlinks", "seedDevices"])
+def test_m3_seeding_bodies_are_bounded_and_checkable_in_slices(operation: str) -> None:
+    schema = body_schema(operation)
+    assert set(schema) <= SLICEABLE  # what the sliced check covers
+    assert schema["maxItems"] == 10_000
+
+
+@pytest.mark.rule("M3")
+@pytest.mark.parametrize("path", ["/__mock/downlinks", "/__mock/devices"])
+def test_m3_more_records_than_a_request_takes_is_a_400(http: TestClient, path: str) -> None:
+    data = refused(http, 400, "POST", path, json=[{"networkId": NID}] * 10_001)
+    assert [e["pointer"] for e in data["errors"]] == ["#"]
+
+
+@pytest.mark.rule("M3")
+def test_m3_a_record_with_too_many_logs_is_a_400(http: TestClient) -> None:
+    logs = [{"createdAt": START}] * 1001
+    data = refused(http, 400, "POST", "/__mock/downlinks", json=[{"networkId": NID, "logs": logs}])
+    assert [e["pointer"] for e in data["errors"]] == ["#/0/logs"]
