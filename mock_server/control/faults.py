@@ -240,7 +240,10 @@ class Faults:
         """Wake the requests waiting on these faults (under the lock; any thread)."""
         for fault_id in fault_ids:
             for loop, done in self._waiting.pop(fault_id, ()):
-                loop.call_soon_threadsafe(_settle, done)
+                try:
+                    loop.call_soon_threadsafe(_settle, done)
+                except RuntimeError:  # its loop has closed: nobody is waiting any more
+                    pass
 
     def add(self, fault: Fault) -> Fault:
         """Put `fault` (from `parse_fault`) last in line, under a new id."""

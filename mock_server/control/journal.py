@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from starlette.types import Message, Receive, Scope, Send
 
 from mock_server.control.journal_render import (
+    TRUNCATED,
     clean_text,
     client_of,
     keep_headers,
@@ -335,7 +336,9 @@ class JournalMiddleware:
                 if dl is not None:
                     created = (dl.id, dl.progression)
         finally:
-            path, query = scope["path"], scope["query_string"][:limit]
+            path, query = scope["path"], scope["query_string"]
+            if len(query) > limit:
+                query = query[: limit - len(TRUNCATED)] + TRUNCATED
             asked, asked_bytes, asked_cut = keep_headers(scope["headers"], _REQUEST_HEADERS, limit)
             told, told_bytes, told_cut = keep_headers(response_headers, _RESPONSE_HEADERS, limit)
             cost = (

@@ -77,8 +77,11 @@ def test_m7_a_lone_surrogate_client_id_does_not_break_the_journal() -> None:
 @pytest.mark.rule("M7")
 def test_m7_headers_are_cut_to_the_entry_budget_with_a_marker() -> None:
     http = make_client(journal_entry_bytes=1024)
-    http.get("/downlinks", headers={**auth(), "user-agent": "u" * 100_000})
+    http.get(
+        "/downlinks", params={"q": "x" * 5000}, headers={**auth(), "user-agent": "u" * 100_000}
+    )
     (entry,) = journal(http)["items"]
+    assert len(entry["query"]) == 1024 and entry["query"].endswith("...[truncated]")
     headers = entry["request"]["headers"]
     assert entry["request"]["headersTruncated"] is True
     assert sum(len(k) + len(v) for k, v in headers.items()) <= 1024
