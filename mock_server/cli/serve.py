@@ -66,6 +66,12 @@ def build_config(
         clock_mode = ClockMode.SCALED
     if speed <= 0:
         raise click.BadParameter("the speed must be positive", param_hint="--speed")
+    if journal_bytes < journal_entry_bytes:
+        raise click.BadParameter(
+            f"the journal must hold at least one entry: give at least --journal-entry-bytes "
+            f"({journal_entry_bytes})",
+            param_hint="--journal-bytes",
+        )
     paths = [SHIPPED_FIXTURES if f == "default" else Path(f) for f in fixtures]
     for path in paths:
         if not path.is_file():
@@ -89,7 +95,7 @@ def build_config(
         scenario=scenario,
         journal_size=journal_size,
         journal_entry_bytes=journal_entry_bytes,
-        journal_bytes=max(journal_bytes, journal_entry_bytes),
+        journal_bytes=journal_bytes,
         seed_body_limit=max_seed_bytes,
         body_limit=max_body_bytes,
         admin_token=admin_token or None,
