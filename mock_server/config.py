@@ -81,6 +81,12 @@ class MockConfig:
     fixtures: list[Path] = field(default_factory=list)
     scenario: str | Path | None = None  # a built-in scenario name or a scenario file
     journal_size: int = 1000
+    # M7's byte budgets (docs/security.md): what one entry keeps of each body and of each
+    # message's headers, and what the whole journal keeps; the oldest entries go first.
+    journal_entry_bytes: int = 8192
+    journal_bytes: int = 16 * 1024 * 1024
+    # M3: the largest seeding body (`POST /__mock/downlinks`, `/__mock/devices`).
+    seed_body_limit: int = 8 * 1024 * 1024
     body_limit: int = 1024 * 1024  # E3: bodies over this are 413
     page_cache: int = 1024  # rendered list pages kept while the store is unchanged; 0: none
     page_cache_bytes: int = 64 * 1024 * 1024  # and the most bytes they may hold together

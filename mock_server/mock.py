@@ -49,7 +49,9 @@ class Mock:
         self.store.on_create.append(self.progressions.start)
         self.on_reset.append(self.progressions.reset)
         # M7, M8: filled and applied by the journal middleware, emptied on M2.
-        self.journal = Journal(cfg.journal_size)
+        self.journal = Journal(
+            cfg.journal_size, entry_bytes=cfg.journal_entry_bytes, total_bytes=cfg.journal_bytes
+        )
         self.faults = Faults()
         self.on_reset += [self.journal.clear, self.faults.clear]
         self._fixtures = [load_fixture_file(Path(p)) for p in cfg.fixtures]

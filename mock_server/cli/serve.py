@@ -35,6 +35,9 @@ def build_config(
     public_url: str | None,
     scenario: str = "default",
     journal_size: int = 1000,
+    journal_entry_bytes: int = 8192,
+    journal_bytes: int = 16 * 1024 * 1024,
+    max_seed_bytes: int = 8 * 1024 * 1024,
     max_body_bytes: int = 1024 * 1024,
     admin_token: str | None = None,
     allowed_host: tuple[str, ...] = (),
@@ -62,6 +65,12 @@ def build_config(
         clock_mode = ClockMode.SCALED
     if speed <= 0:
         raise click.BadParameter("the speed must be positive", param_hint="--speed")
+    if journal_bytes < journal_entry_bytes:
+        raise click.BadParameter(
+            f"the journal must hold at least one entry: give at least --journal-entry-bytes "
+            f"({journal_entry_bytes})",
+            param_hint="--journal-bytes",
+        )
     paths = [SHIPPED_FIXTURES if f == "default" else Path(f) for f in fixtures]
     for path in paths:
         if not path.is_file():
@@ -84,6 +93,9 @@ def build_config(
         public_url=public_url.rstrip("/") if public_url else None,
         scenario=scenario,
         journal_size=journal_size,
+        journal_entry_bytes=journal_entry_bytes,
+        journal_bytes=journal_bytes,
+        seed_body_limit=max_seed_bytes,
         body_limit=max_body_bytes,
         admin_token=admin_token or None,
         allowed_hosts=tuple(allowed_host),
@@ -231,6 +243,25 @@ def _banner(config: MockConfig, url: str) -> str:
     default=1000,
     type=click.IntRange(min=1),
     help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
+)
+@click.option(
+    "--journal-entry-bytes",
+    default=8192,
+    type=click.IntRange(min=256),
+    help="Bytes the journal keeps of each request and response body, and of each one's "
+    "headers (M7); the rest is cut, marked bodyTruncated / headersTruncated.",
+)
+@click.option(
+    "--journal-bytes",
+    default=16 * 1024 * 1024,
+    type=click.IntRange(min=256),
+    help="Bytes the whole journal keeps (M7); past them the oldest entries drop out.",
+)
+@click.option(
+    "--max-seed-bytes",
+    default=8 * 1024 * 1024,
+    type=click.IntRange(min=1024),
+    help="Largest seeding body (POST /__mock/downlinks, /__mock/devices, M3); larger: 413.",
 )
 @click.option(
     "--access-log/--no-access-log",

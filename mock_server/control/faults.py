@@ -11,12 +11,10 @@ to the control plane: the journal middleware does not ask for `/__mock` paths at
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import itertools
 import random
-import re
 import threading
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -27,6 +25,12 @@ import orjson
 from starlette.types import Message, Scope, Send
 
 from mock_server.http.problems import PROBLEM_MEDIA_TYPE, BadRequest, NotFound, Violation
+from mock_server.timeline.scenario_patterns import (
+    PatternError,
+    PatternKind,
+    TextPattern,
+    compile_pattern,
+)
 
 __all__ = ["Fault", "Faults", "parse_fault"]
 
@@ -49,11 +53,12 @@ class Fault:
     seed: int | None  # seeds the draws (probability and random latency)
     applied: int = 0
     _rng: random.Random = field(default_factory=random.Random, repr=False)
-    _path: Callable[[str], Any] = field(default=lambda _: None, repr=False)
+    _path: TextPattern | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
-        self._path = re.compile(fnmatch.translate(self.path)).match
+        # RE2: matching is linear in the path, whatever glob was armed.
+        self._path = compile_pattern(PatternKind.GLOB, self.path)
 
     @property
     def exhausted(self) -> bool:
@@ -62,7 +67,7 @@ class Fault:
     def matches(self, method: str, path: str, query: bytes) -> bool:
         if self.exhausted or (self.method is not None and method != self.method):
             return False
-        if self._path(path) is None:
+        if self._path is None or not self._path.matches(path):
             return False
         if self.query:
             pairs = set(parse_qsl(query.decode("latin-1"), keep_blank_values=True))
@@ -121,6 +126,11 @@ def parse_fault(body: Mapping[str, Any]) -> Fault:
         errors.append(
             {"pointer": "#/path", "detail": "faults never apply to the /__mock control plane"}
         )
+    else:
+        try:
+            compile_pattern(PatternKind.GLOB, path)
+        except PatternError as exc:
+            errors.append({"pointer": "#/path", "detail": f"not a glob the mock can match: {exc}"})
     # Integers may arrive as 3.0, which JSON Schema counts as an integer.
     latency = body.get("latencyMs")
     bounds: tuple[int, int] | None = None
@@ -189,8 +199,51 @@ class Faults:
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.active = False  # any fault that can still apply: the request path's one check
+        # Requests waiting out a latency, by fault id: a clear or a removal releases them.
+        self._waiting: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]] = {}
         # How latency is waited out; tests may swap it to observe delays without waiting.
         self.sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are waiting out a latency fault now."""
+        with self._lock:
+            return sum(len(waiters) for waiters in self._waiting.values())
+
+    async def _wait(self, fault: Fault, seconds: float) -> bool:
+        """Wait out `fault`'s latency; False when the fault was cleared or removed while
+        waiting (the request is released at once and goes on as if it had no fault)."""
+        if self.sleep is not asyncio.sleep:  # a test's stand-in
+            await self.sleep(seconds)
+            return True
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        waiter = (loop, done)
+        with self._lock:
+            if all(f is not fault for f in self._faults):
+                return False  # removed between pick and wait
+            self._waiting.setdefault(fault.id, set()).add(waiter)
+        try:
+            await asyncio.wait_for(asyncio.shield(done), seconds)
+        except asyncio.TimeoutError:
+            return True
+        finally:
+            with self._lock:
+                waiters = self._waiting.get(fault.id)
+                if waiters is not None:
+                    waiters.discard(waiter)
+                    if not waiters:
+                        del self._waiting[fault.id]
+        return False
+
+    def _release(self, fault_ids: Iterable[str]) -> None:
+        """Wake the requests waiting on these faults (under the lock; any thread)."""
+        for fault_id in fault_ids:
+            for loop, done in self._waiting.pop(fault_id, ()):
+                try:
+                    loop.call_soon_threadsafe(_settle, done)
+                except RuntimeError:  # its loop has closed: nobody is waiting any more
+                    pass
 
     def add(self, fault: Fault) -> Fault:
         """Put `fault` (from `parse_fault`) last in line, under a new id."""
@@ -204,17 +257,21 @@ class Faults:
         return list(self._faults)
 
     def clear(self) -> None:
+        """Remove every fault; requests waiting out a latency go on at once."""
         with self._lock:
             self._faults = []
             self.active = False
+            self._release(list(self._waiting))
 
     def remove(self, fault_id: str) -> None:
+        """Remove one fault (NotFound if none has that id); its waiting requests go on."""
         with self._lock:
             kept = [f for f in self._faults if f.id != fault_id]
             if len(kept) == len(self._faults):
                 raise NotFound(f"no fault with id {fault_id!r}")
             self._faults = kept
             self._refresh()
+            self._release([fault_id])
 
     def _refresh(self) -> None:
         self.active = any(not f.exhausted for f in self._faults)
@@ -235,8 +292,8 @@ class Faults:
 
         `send` is the journal's; `raw_send` the server's, whose transport a drop closes.
         """
-        if fault.latency is not None:
-            await self.sleep(fault.delay_ms() / 1000)
+        if fault.latency is not None and not await self._wait(fault, fault.delay_ms() / 1000):
+            return False  # released: the fault is gone, the request goes on without it
         if fault.drop:
             await _drop(raw_send, fault)
             return True
@@ -267,6 +324,11 @@ async def _answer(fault: Fault, scope: Message, send: Send) -> None:
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _settle(done: asyncio.Future[None]) -> None:
+    if not done.done():
+        done.set_result(None)
 
 
 def _phrase(status: int) -> str:

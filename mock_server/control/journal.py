@@ -2,9 +2,10 @@
 
 The middleware sits outermost, around Starlette's own error middleware, so that it sees
 every answer (500s included) and can drop the client's connection for real. The request
-path stays cheap: it keeps references to what the server already built (the header
-lists, the body chunks up to a limit) in one plain tuple and appends it to a bounded
-deque; everything is decoded and rendered only when someone reads the journal.
+path stays cheap: it keeps the few headers worth showing and the body chunks, each cut to
+the entry's byte budget, in one plain tuple and appends it to a ring bounded by a count
+and by bytes; everything is decoded and rendered only when someone reads the journal, in
+a way that cannot fail (`journal_render`).
 
 Control-plane requests (`/__mock/...`) are not journaled: the journal shows the traffic
 of the public API only, so reading it never changes what it shows.
@@ -13,20 +14,26 @@ of the public API only, so reading it never changes what it shows.
 from __future__ import annotations
 
 import collections
-import fnmatch
 import itertools
-import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import jwt
-import orjson
 from starlette.types import Message, Receive, Scope, Send
 
+from mock_server.control.journal_render import (
+    TRUNCATED,
+    clean_text,
+    client_of,
+    keep_headers,
+    redact,
+    render_body,
+    render_headers,
+)
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
 from mock_server.http.endpoint import created_downlink
+from mock_server.timeline.scenario_patterns import PatternKind, TextPattern, compile_pattern
 
 if TYPE_CHECKING:
     from mock_server.mock import Mock
@@ -37,12 +44,20 @@ __all__ = [
     "JournalFilter",
     "JournalMiddleware",
     "BODY_LIMIT",
+    "ENTRY_BYTES",
+    "TOTAL_BYTES",
     "CONTROL_PREFIX",
     "filter_from",
 ]
 
 CONTROL_PREFIX = "/__mock/"
-BODY_LIMIT = 8192  # bytes of each request and response body kept per entry
+ENTRY_BYTES = 8192
+"""Default: bytes kept of each request and response body, and of each one's headers."""
+BODY_LIMIT = ENTRY_BYTES  # the name older code imports
+TOTAL_BYTES = 16 * 1024 * 1024
+"""Default: bytes the whole journal keeps; the oldest entries go first past it."""
+# What an entry costs besides what it keeps of headers, bodies, path and query.
+_ENTRY_OVERHEAD = 512
 
 # Headers worth showing; the rest are noise for a reader of the journal.
 _REQUEST_HEADERS = frozenset(
@@ -76,27 +91,34 @@ class JournalEntry(NamedTuple):
     fault: str | None  # the id of the fault applied
     downlink_id: str | None  # what a create made
     progression: str | None  # the progression that downlink got (S4)
+    request_headers_cut: bool  # some request header was cut to the budget
+    response_headers_cut: bool
+    limit: int  # the entry's byte budget of each body
+    cost: int  # bytes the entry holds, counted against the journal's total
 
     def to_json(self) -> dict[str, Any]:
-        """The entry as `GET /__mock/requests` shows it."""
-        request_headers = _pick_headers(self.request_headers, _REQUEST_HEADERS)
+        """The entry as `GET /__mock/requests` shows it (always valid JSON: lone
+        surrogates escaped, deep bodies as text)."""
+        request_headers = render_headers(self.request_headers)
         client = None
         auth = request_headers.get("authorization")
         if auth is not None:
-            client = _client_of(auth)
-            request_headers["authorization"] = _redact(auth)
+            client = client_of(auth)
+            request_headers["authorization"] = redact(auth)
         request: dict[str, Any] = {"headers": request_headers, "client": client}
-        _put_body(request, self.request_body, self.request_size)
-        response: dict[str, Any] = {
-            "headers": _pick_headers(self.response_headers, _RESPONSE_HEADERS)
-        }
-        _put_body(response, self.response_body, self.response_size)
+        if self.request_headers_cut:
+            request["headersTruncated"] = True
+        render_body(request, self.request_body, self.request_size, self.limit)
+        response: dict[str, Any] = {"headers": render_headers(self.response_headers)}
+        if self.response_headers_cut:
+            response["headersTruncated"] = True
+        render_body(response, self.response_body, self.response_size, self.limit)
         return {
             "seq": self.seq,
             "time": format_ms(self.at),
             "durationMs": round(self.duration_ns / 1e6, 3),
-            "method": self.method,
-            "path": self.path,
+            "method": clean_text(self.method),
+            "path": clean_text(self.path),
             "query": self.query.decode("latin-1"),
             "status": self.status,
             "request": request,
@@ -107,62 +129,13 @@ class JournalEntry(NamedTuple):
         }
 
 
-def _pick_headers(raw: Iterable[tuple[bytes, bytes]], names: frozenset[bytes]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in raw:
-        name = name.lower()
-        if name in names:
-            out[name.decode("latin-1")] = value.decode("latin-1")
-    return out
-
-
-def _redact(authorization: str) -> str:
-    scheme = authorization.split(" ", 1)[0]
-    return f"{scheme} <redacted>" if " " in authorization else "<redacted>"
-
-
-def _client_of(authorization: str) -> str | None:
-    """The client a Bearer JWT names (`client_id`, else `sub`), signature unchecked."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        return None
-    try:
-        claims = jwt.decode(token.strip(), options={"verify_signature": False})
-    except jwt.PyJWTError:
-        return None
-    client = claims.get("client_id", claims.get("sub"))
-    if not isinstance(client, str):
-        return None
-    try:
-        client.encode("utf-8")  # a lone surrogate would break every later read of the journal
-    except UnicodeEncodeError:
-        return None
-    return client
-
-
-def _put_body(into: dict[str, Any], chunks: list[bytes], size: int) -> None:
-    data = b"".join(chunks)[:BODY_LIMIT]
-    truncated = size > BODY_LIMIT
-    if not data:
-        into["body"] = None
-    elif not truncated:
-        try:
-            into["body"] = orjson.loads(data)
-        except orjson.JSONDecodeError:
-            into["body"] = data.decode("utf-8", "replace")
-    else:
-        into["body"] = data.decode("utf-8", "replace")
-    if truncated:
-        into["bodyTruncated"] = True
-        into["bodySize"] = size
-
-
 @dataclass(frozen=True)
 class JournalFilter:
     """What `GET /__mock/requests` narrows by; every field None means everything."""
 
     methods: frozenset[str] | None = None
     path: str | None = None  # exact, or a glob when it holds * ? or [
+    glob: TextPattern | None = None  # `path` compiled, when it is a glob (RE2: linear time)
     status: int | None = None
     status_class: int | None = None  # 4 for "4xx"
     since: int | None = None  # inclusive, epoch ms on the mock's clock
@@ -170,16 +143,14 @@ class JournalFilter:
     limit: int | None = None  # the newest `limit` of what matched
 
     def matcher(self) -> Callable[[JournalEntry], bool]:
-        glob = None
-        if self.path is not None and any(c in self.path for c in "*?["):
-            glob = re.compile(fnmatch.translate(self.path)).match
+        glob = self.glob
 
         def match(entry: JournalEntry) -> bool:
             if self.methods is not None and entry.method not in self.methods:
                 return False
             if self.path is not None:
                 if glob is not None:
-                    if glob(entry.path) is None:
+                    if not glob.matches(entry.path):
                         return False
                 elif entry.path != self.path:
                     return False
@@ -198,12 +169,14 @@ class JournalFilter:
 
 def filter_from(values: Mapping[str, Any]) -> JournalFilter:
     """The `readJournal` query parameters, already coerced and valid against the control
-    plane's document, as a filter."""
+    plane's document, as a filter. A glob RE2 cannot take raises `PatternError`."""
     kwargs: dict[str, Any] = {}
     if "method" in values:
         kwargs["methods"] = frozenset(m.strip().upper() for m in values["method"].split(","))
     if "path" in values:
-        kwargs["path"] = values["path"]
+        kwargs["path"] = path = values["path"]
+        if any(c in path for c in "*?["):
+            kwargs["glob"] = compile_pattern(PatternKind.GLOB, path)
     if "status" in values:
         text = values["status"]
         if text[1:].lower() == "xx":
@@ -219,17 +192,28 @@ def filter_from(values: Mapping[str, Any]) -> JournalFilter:
 
 
 class Journal:
-    """A bounded ring of the latest exchanges, oldest first (M7).
+    """A bounded ring of the latest exchanges, oldest first (M7): at most `size` entries
+    and `total_bytes` bytes; each entry keeps at most `entry_bytes` of each body and of
+    each message's headers.
 
-    Appends take no lock: the server calls them from its one event-loop thread, and a
-    deque append is atomic anyway. Readers copy the ring before they look.
+    Appends take no lock: the server calls them from its one event-loop thread, and deque
+    appends and pops are atomic anyway. Readers copy the ring before they look.
     """
 
-    def __init__(self, size: int = 1000) -> None:
+    def __init__(
+        self, size: int = 1000, *, entry_bytes: int = ENTRY_BYTES, total_bytes: int = TOTAL_BYTES
+    ) -> None:
         if size < 1:
             raise ValueError("the journal size must be at least 1")
+        if entry_bytes < 256:
+            raise ValueError("the journal's entry budget must be at least 256 bytes")
+        if total_bytes < entry_bytes:
+            raise ValueError("the journal's byte budget must be at least its entry budget")
         self.size = size
-        self._entries: collections.deque[tuple[Any, ...]] = collections.deque(maxlen=size)
+        self.entry_bytes = entry_bytes
+        self.total_bytes = total_bytes
+        self._entries: collections.deque[tuple[Any, ...]] = collections.deque()
+        self._bytes = 0  # what the entries kept cost, together
         self._seq = itertools.count(1)
         self._last = 0  # the last seq handed out
         self._cleared_at = 0  # the last seq before the last clear
@@ -242,13 +226,29 @@ class Journal:
         """Entries pushed out of the ring since the last clear."""
         return self._last - self._cleared_at - len(self._entries)
 
+    @property
+    def seq(self) -> int:
+        """The seq of the last entry ever appended (0: none yet); a clear keeps it."""
+        return self._last
+
+    @property
+    def bytes(self) -> int:
+        """What the kept entries cost, together (at most `total_bytes`, or one entry's)."""
+        return self._bytes
+
     def append(self, fields: tuple[Any, ...]) -> None:
-        """Append one exchange: the JournalEntry fields after `seq`."""
+        """Append one exchange: the JournalEntry fields after `seq`, its cost last. The
+        oldest entries go while the ring is over its count or its bytes."""
         seq = self._last = next(self._seq)
-        self._entries.append((seq, *fields))
+        entries = self._entries
+        entries.append((seq, *fields))
+        self._bytes += fields[-1]
+        while len(entries) > self.size or (self._bytes > self.total_bytes and len(entries) > 1):
+            self._bytes -= entries.popleft()[-1]
 
     def clear(self) -> None:
         self._entries.clear()
+        self._bytes = 0
         self._cleared_at = self._last
 
     def entries(self, where: JournalFilter | None = None) -> list[JournalEntry]:
@@ -266,6 +266,8 @@ class Journal:
         return {
             "items": [entry.to_json() for entry in self.entries(where)],
             "capacity": self.size,
+            "capacityBytes": self.total_bytes,
+            "bytes": self.bytes,
             "evicted": self.evicted,
         }
 
@@ -283,6 +285,8 @@ class JournalMiddleware:
             await self.app(scope, receive, send)
             return
         mock = self.mock
+        journal = mock.journal
+        limit = journal.entry_bytes
         at = mock.clock.now()
         started = time.perf_counter_ns()
         request_body: list[bytes] = []
@@ -298,9 +302,9 @@ class JournalMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 chunk = message.get("body", b"")
-                if request_size < BODY_LIMIT:
+                if request_size < limit:
                     # A reference when it fits; a page of 1000 downlinks is cut, not kept.
-                    request_body.append(chunk[: BODY_LIMIT - request_size])
+                    request_body.append(chunk[: limit - request_size])
                 request_size += len(chunk)
             return message
 
@@ -311,8 +315,8 @@ class JournalMiddleware:
                 response_headers = message.get("headers", response_headers)
             else:
                 chunk = message.get("body", b"")
-                if response_size < BODY_LIMIT:
-                    response_body.append(chunk[: BODY_LIMIT - response_size])
+                if response_size < limit:
+                    response_body.append(chunk[: limit - response_size])
                 response_size += len(chunk)
             await send(message)
 
@@ -332,21 +336,39 @@ class JournalMiddleware:
                 if dl is not None:
                     created = (dl.id, dl.progression)
         finally:
-            mock.journal.append(
+            path, query = scope["path"], scope["query_string"]
+            if len(query) > limit:
+                query = query[: limit - len(TRUNCATED)] + TRUNCATED
+            asked, asked_bytes, asked_cut = keep_headers(scope["headers"], _REQUEST_HEADERS, limit)
+            told, told_bytes, told_cut = keep_headers(response_headers, _RESPONSE_HEADERS, limit)
+            cost = (
+                _ENTRY_OVERHEAD
+                + len(path)
+                + len(query)
+                + asked_bytes
+                + told_bytes
+                + min(request_size, limit)
+                + min(response_size, limit)
+            )
+            journal.append(
                 (
                     scope["method"],
-                    scope["path"],
-                    scope["query_string"],
-                    scope["headers"],
+                    path,
+                    query,
+                    asked,
                     request_body,
                     request_size,
                     status,
-                    response_headers,
+                    told,
                     response_body,
                     response_size,
                     at,
                     time.perf_counter_ns() - started,
                     fault_id,
                     *created,
+                    asked_cut,
+                    told_cut,
+                    limit,
+                    cost,
                 )
             )

@@ -8,8 +8,9 @@ from starlette.routing import Route
 
 from mock_server.control.faults import parse_fault
 from mock_server.control.journal import filter_from
-from mock_server.control.parsing import json_response, parse
+from mock_server.control.parsing import json_response, parse, reject
 from mock_server.mock import Mock
+from mock_server.timeline.scenario_patterns import PatternError
 
 __all__ = ["routes"]
 
@@ -27,7 +28,11 @@ async def requests(request: Request) -> Response:
         await parse(request, "clearJournal")
         mock.journal.clear()
         return Response(status_code=204)
-    where = filter_from((await parse(request, "readJournal")).query)
+    try:
+        where = filter_from((await parse(request, "readJournal")).query)
+    except PatternError as exc:
+        error = {"parameter": "path", "detail": f"not a glob the mock can match: {exc}"}
+        raise reject("the request is invalid", [error]) from None
     return json_response(mock.journal.to_json(where))
 
 

@@ -42,7 +42,8 @@ def _clock_body(mock: Mock) -> dict[str, str]:
 
 
 async def clock(request: Request) -> Response:
-    """M5: read the clock, or move it forward (what falls due fires on the way)."""
+    """M5: read the clock, or move it forward (what falls due fires on the way), or, with
+    `"backwards": true`, set it back (nothing fires, no history changes: T2)."""
     if request.method == "GET":
         await parse(request, "readClock")
         return json_response(_clock_body(mock_of(request)))
@@ -53,6 +54,12 @@ async def clock(request: Request) -> Response:
         if key == "advance":
             value = body["advance"]  # 60000.0 is an integer to JSON Schema
             mock.clock.advance(parse_duration(int(value) if not isinstance(value, str) else value))
+        elif body.get("backwards"):
+            instant = parse_rfc3339(body["set"])
+            if instant <= mock.clock.now():
+                mock.clock.rewind(instant)
+            else:  # "backwards" allows going back; forward is as without it
+                mock.clock.set(instant)
         else:
             mock.clock.set(parse_rfc3339(body["set"]))
     except ValueError as exc:  # "PT" with nothing in it, or past the end of time (T1)

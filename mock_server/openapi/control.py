@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -31,6 +31,7 @@ __all__ = [
     "fixture_schema",
     "read_control_yaml",
     "control_document_bytes",
+    "body_schema",
 ]
 
 CONTROL_URI = "https://downlinks-mock.invalid/__mock/openapi.json"
@@ -95,3 +96,22 @@ def control_document() -> dict[str, Any]:
 def control_document_bytes() -> bytes:
     """The served document, rendered once as JSON."""
     return _compiled()[1]
+
+
+@cache
+def _body_schemas() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for item in read_control_yaml()["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "operationId" in operation:
+                content = operation.get("requestBody", {}).get("content", {})
+                schema = content.get("application/json", {}).get("schema")
+                if isinstance(schema, dict):
+                    found[operation["operationId"]] = schema
+    return found
+
+
+def body_schema(operation_id: str) -> dict[str, Any]:
+    """The JSON body schema of `operation_id` as the document writes it (refs unresolved);
+    empty when the operation takes no JSON body."""
+    return _body_schemas().get(operation_id, {})

@@ -132,6 +132,17 @@ class Clock:
             self._anchor = instant
             return fired
 
+    def rewind(self, instant: int) -> None:
+        """Set the clock back to `instant` (an admin's way back from a clock set too far,
+        M5). Nothing fires and nothing already stamped changes: moves scheduled after
+        `instant` wait until the clock reaches them again, and a change stamped while the
+        clock reads earlier than a downlink's `modifiedAt` is stamped after it (T2)."""
+        with self._lock:
+            if instant > self.now():
+                raise ValueError("a rewind goes back: use set to go forward")
+            self._anchor_wall = _wall_ms()
+            self._anchor = instant
+
     def advance(self, millis: int) -> int:
         """Move the clock forward by `millis`, firing what falls due on the way."""
         if millis < 0:

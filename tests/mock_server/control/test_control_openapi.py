@@ -259,11 +259,12 @@ def test_m5_an_empty_iso_duration_is_named(client: TestClient, mock: Any) -> Non
 
 
 @pytest.mark.rule("M8")
-def test_m8_a_status_without_a_reason_phrase_gets_its_class_s(client: TestClient) -> None:
-    client.post("/__mock/faults", json={"status": 499})
-    answer = client.get("/downlinks")
-    assert answer.status_code == 499
-    assert answer.json()["title"] == "Client Error"
+@pytest.mark.parametrize("status", [499, 420, 509, 599, 399, 600])
+def test_m8_an_unregistered_status_is_never_armed(client: TestClient, status: int) -> None:
+    data = problem(client.post("/__mock/faults", json={"status": status}), 400)
+    assert [e["pointer"] for e in data["errors"]] == ["#/status"]
+    assert client.get("/__mock/faults").json() == []
+    assert client.get("/downlinks").status_code == 200
 
 
 @pytest.mark.rule("M8")

@@ -3,7 +3,9 @@
 Z1: `status_code_conformance` and `positive_data_acceptance` are excluded, because the spec
 documents only success codes and its schemas cannot express C2-C5 and L3-L4: a correct
 implementation answers 400/401/404/... and rejects some schema-valid bodies. Every other
-check must pass.
+check must pass. On top of them: no answer is a 5xx, and after every 4xx the state is as it
+was (store version and size, clock, scenario, faults), the journal one entry longer (the
+refused request itself).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mock_server.app import create_app
 from mock_server.config import OPENAPI_PATH, ClockMode, MockConfig
 from mock_server.http.auth import mint_token
 from tests.mock_server.conftest import START_MS
+from tests.mock_server.security.snapshot import snapshot
 
 APP = create_app(MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START_MS, scenario="static"))
 SCHEMA = schemathesis.openapi.from_dict(json.loads(OPENAPI_PATH.read_text()))
@@ -39,4 +42,10 @@ class BearerToken:
 @SCHEMA.parametrize()
 @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
 def test_z1_schemathesis_default_checks(case: schemathesis.Case) -> None:
-    case.call_and_validate(excluded_checks=EXCLUDED)
+    mock = APP.state.mock
+    before = snapshot(mock)
+    response = case.call()
+    case.validate_response(response, excluded_checks=EXCLUDED)
+    assert response.status_code < 500, response.text
+    if response.status_code >= 400:  # refused: nothing changed but the journal's entry
+        assert snapshot(mock) == {**before, "journal": before["journal"] + 1}
