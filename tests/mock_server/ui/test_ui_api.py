@@ -305,8 +305,13 @@ def test_public_spec_is_served_byte_for_byte(http):
 def test_page_and_static_files(http):
     page = http.get("/__mock/ui")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert b"/__mock/ui/static/app.js" in page.content
-    for name, media in (("app.js", "javascript"), ("app.css", "text/css")):
+    scripts = ("core.js", "downlinks.js", "clock.js", "journal.js", "api.js", "main.js")
+    for name in scripts:  # classic scripts in order: they share one global scope
+        assert f'src="/__mock/ui/static/{name}" defer'.encode() in page.content
+    assert [page.content.index(name.encode()) for name in scripts] == sorted(
+        page.content.index(name.encode()) for name in scripts
+    )
+    for name, media in (*((n, "javascript") for n in scripts), ("app.css", "text/css")):
         answer = http.get(f"/__mock/ui/static/{name}")
         assert answer.status_code == 200 and media in answer.headers["content-type"]
     problem(http.get("/__mock/ui/static/nope.js"), 404)
