@@ -126,7 +126,8 @@ class Result:
 
 
 async def _loop_figures(port: int) -> dict[str, Any]:
-    status, body = await http_once(port, "GET", "/__mock/loop", "-")
+    # A long timeout: the mock may still be working through the hostile requests' backlog.
+    status, body = await http_once(port, "GET", "/__mock/loop", "-", timeout=300)
     if status != 200:
         raise RuntimeError(f"GET /__mock/loop answered {status}: is the probe wired?")
     data: dict[str, Any] = orjson.loads(body)
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         result = run_soak(mode)
-    except RuntimeError as exc:
+    except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
         print(f"soak: could not run: {exc}", file=sys.stderr)
         return 1
     print(report(result), flush=True)
