@@ -41,7 +41,7 @@ from typing import Any
 import orjson
 
 from bench.soak_hostile import HOSTILE_KINDS, hostile
-from bench.soak_load import HOST, Caps, KindStats, Seen, http_once, well_behaved
+from bench.soak_load import HOST, WELL_KINDS, Caps, KindStats, Seen, http_once, well_behaved
 from bench.soak_report import as_json, report
 from bench.soak_serve import RssSampler, Server, rss_kib, sched_ns, serve
 from mock_server.http.auth import mint_token
@@ -61,6 +61,7 @@ class Mode:
     deadline_s: float  # an answer later than this is not in time
     max_requests: int  # per phase, all well-behaved clients together
     alone_seconds: float  # each hostile kind alone, after the soak (0: skip)
+    without: tuple[str, ...] = ()  # request kinds left out (well-behaved or hostile)
 
 
 FULL = Mode(1_000_000, 30.0, 3.0, 16, 0.02, 1.0, 200_000, 8.0)
@@ -155,14 +156,16 @@ async def _drive(
         think_s=mode.think_s,
         max_requests=mode.max_requests,
         seen=seen,
+        without=mode.without,
     )
+    hostile_kinds = tuple(k for k in HOSTILE_KINDS if k not in mode.without)
     sampler.phase = "warm-up"
     await well_behaved(port, token, end_ms, ids, seconds=mode.warmup, stats={}, **common)
     # The baseline, everything at once, then each hostile kind alone (which ones hold it).
     plan: list[tuple[str, tuple[str, ...], float]] = [
         ("baseline", (), mode.seconds),
-        ("soak", HOSTILE_KINDS, mode.seconds),
-        *((f"alone: {k}", (k,), mode.alone_seconds) for k in HOSTILE_KINDS if mode.alone_seconds),
+        ("soak", hostile_kinds, mode.seconds),
+        *((f"alone: {k}", (k,), mode.alone_seconds) for k in hostile_kinds if mode.alone_seconds),
     ]
     phases: list[Phase] = []
     for name, kinds, seconds in plan:
@@ -267,6 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--alone", type=float, help="seconds of each hostile kind alone after the soak (0: skip)"
     )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=[*WELL_KINDS, *HOSTILE_KINDS],
+        metavar="KIND",
+        help="leave a request kind out (repeatable): one of %(choices)s",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
@@ -274,10 +285,13 @@ def main(argv: list[str] | None = None) -> int:
         mode = replace(mode, stored=max(0, args.stored))
     if args.alone is not None:
         mode = replace(mode, alone_seconds=min(600.0, max(0.0, args.alone)))
+    if args.without:
+        mode = replace(mode, without=tuple(args.without))
     if args.seconds is not None:
         mode = replace(mode, seconds=min(600.0, max(1.0, args.seconds)))
     print(
-        f"soak: {mode.stored:,} stored, {mode.seconds:g} s a phase, caps: {' '.join(CAPS.flags())}",
+        f"soak: {mode.stored:,} stored, {mode.seconds:g} s a phase, left out: "
+        f"{', '.join(mode.without) or 'none'}",
         flush=True,
     )
     try:

@@ -11,6 +11,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -27,6 +28,7 @@ __all__ = [
     "well_behaved",
     "http_once",
     "WELL_KINDS",
+    "WEIGHTS",
 ]
 
 HOST = "127.0.0.1"
@@ -35,12 +37,14 @@ WELL_KINDS = (
     "first page",
     "q (one device)",
     "time range",
+    "time range by modifiedAt",
     "sorted page",
     "next page",
     "create",
     "cancel",
 )
-_WEIGHTS = (30, 10, 10, 10, 10, 10, 12, 8)
+WEIGHTS = (30, 10, 10, 7, 3, 10, 10, 12, 8)
+"""How often each kind is picked, relative to the others."""
 _DAY = 24 * 3_600_000
 
 
@@ -191,7 +195,16 @@ async def http_once(
 class _Plan:
     """Picks each well-behaved request: kinds by weight, varied filters and sorts."""
 
-    def __init__(self, port: int, token: str, end_ms: int, ids: list[str], seed: int) -> None:
+    def __init__(
+        self,
+        port: int,
+        token: str,
+        end_ms: int,
+        ids: list[str],
+        seed: int,
+        weights: tuple[int, ...] = WEIGHTS,
+    ) -> None:
+        self.weights = weights
         self.port, self.token, self.end_ms = port, token, end_ms
         self.rng = random.Random(seed)
         self.ids = ids
@@ -202,18 +215,23 @@ class _Plan:
 
     def pick(self) -> tuple[str, bytes]:
         rng = self.rng
-        kind = rng.choices(WELL_KINDS, weights=_WEIGHTS)[0]
+        kind = rng.choices(WELL_KINDS, weights=self.weights)[0]
         method, target, body = "GET", "/downlinks", b""
         if kind == "get one" and self.ids:
             target = f"/downlinks/{rng.choice(self.ids)}"
         elif kind == "q (one device)":
             target = f"/downlinks?q={quote(rng.choice(self.devices).network_id)}&limit=20"
-        elif kind == "time range":
+        elif kind.startswith("time range"):
             since = self.end_ms - rng.randrange(1, 29) * _DAY
+            sorts = (
+                ["-modifiedAt", "modifiedAt"]
+                if "modifiedAt" in kind
+                else ["createdAt", "-createdAt"]
+            )
             target = (
                 f"/downlinks?createdSince={quote(format_ms(since))}"
                 f"&createdBefore={quote(format_ms(since + 2 * _DAY))}"
-                f"&sort={rng.choice(['createdAt', '-createdAt', '-modifiedAt'])}"
+                f"&sort={rng.choice(sorts)}"
             )
         elif kind == "sorted page":
             sort = rng.choice(["-createdAt", "modifiedAt", "-modifiedAt", "createdAt"])
@@ -263,6 +281,7 @@ async def well_behaved(
     stats: dict[str, KindStats],
     seen: Seen,
     seed: int = 1,
+    without: Collection[str] = (),
 ) -> None:
     """`clients` keep-alive clients, each one request at a time with `think_s` between,
     for `seconds` (and at most `max_requests` in all); an answer later than `deadline_s`
@@ -271,7 +290,9 @@ async def well_behaved(
     budget = [max_requests]
 
     async def client(n: int) -> None:
-        plan = _Plan(port, token, end_ms, ids, seed * 1000 + n)
+        pairs = zip(WELL_KINDS, WEIGHTS, strict=True)
+        weights = tuple(0 if k in without else w for k, w in pairs)
+        plan = _Plan(port, token, end_ms, ids, seed * 1000 + n, weights)
         conn = _Connection(port)
         try:
             while time.monotonic() < stop and budget[0] > 0:

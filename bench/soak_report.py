@@ -128,7 +128,7 @@ def report(result: Result) -> str:
         f"Soak: {result.mode.stored:,} stored (ready in {result.load_seconds:.1f} s, "
         f"RSS {result.rss_ready_kib / 1024:.1f} MiB), {result.mode.seconds:g} s a phase, "
         f"{result.mode.clients} well-behaved clients (think {result.mode.think_s * 1000:.0f} ms, "
-        f"deadline {result.mode.deadline_s:g} s)",
+        f"deadline {result.mode.deadline_s:g} s); left out: {', '.join(result.mode.without) or 'none'}",
         f"Caps: {' '.join(caps.flags())}; load average {result.loadavg[0]} before, "
         f"{result.loadavg[1]} after",
         "",
