@@ -107,8 +107,8 @@ class Phase:
     hostile: dict[str, Counter[str]] = field(default_factory=dict)
 
     def in_time(self) -> tuple[int, int]:
-        answered = sum(len(s.latencies_ms) for s in self.stats.values())
-        return answered, answered + sum(s.late for s in self.stats.values())
+        in_time = sum(s.in_time for s in self.stats.values())
+        return in_time, sum(s.sent for s in self.stats.values())
 
 
 @dataclass

@@ -43,6 +43,8 @@ WELL_KINDS = (
     "create",
     "cancel",
 )
+LATE_CAP = 120.0  # seconds a well-behaved client waits for a late answer
+
 WEIGHTS = (30, 10, 10, 7, 3, 10, 10, 12, 8)
 """How often each kind is picked, relative to the others."""
 _DAY = 24 * 3_600_000
@@ -76,14 +78,20 @@ class Caps:
 class KindStats:
     """What one kind of request got in one phase."""
 
-    latencies_ms: list[float] = field(default_factory=list)  # of answers in time
-    late: int = 0  # no answer within the deadline
+    latencies_ms: list[float] = field(default_factory=list)  # of every answer, late or not
+    in_time: int = 0  # answers within the deadline
+    unanswered: int = 0  # no answer at all (within LATE_CAP), or the connection failed
     statuses: Counter[str] = field(default_factory=Counter)
     retries: int = 0  # a kept-alive connection found closed, retried on a new one
 
     @property
     def sent(self) -> int:
-        return len(self.latencies_ms) + self.late
+        return len(self.latencies_ms) + self.unanswered
+
+    @property
+    def late(self) -> int:
+        """Requests not answered within the deadline."""
+        return self.sent - self.in_time
 
     def pct(self, p: float) -> float:
         if not self.latencies_ms:
@@ -301,9 +309,9 @@ async def well_behaved(
                 kind_stats = stats.setdefault(kind, KindStats())
                 began = time.perf_counter()
                 try:
-                    status, body = await asyncio.wait_for(
-                        conn.exchange(raw, kind_stats), deadline_s
-                    )
+                    # A late answer is still waited for (up to LATE_CAP), so that each
+                    # client has at most one request in the mock at a time.
+                    status, body = await asyncio.wait_for(conn.exchange(raw, kind_stats), LATE_CAP)
                 except (
                     asyncio.TimeoutError,
                     OSError,
@@ -311,10 +319,12 @@ async def well_behaved(
                     ValueError,
                 ) as exc:
                     conn.close()
-                    kind_stats.late += 1
+                    kind_stats.unanswered += 1
                     kind_stats.statuses[type(exc).__name__] += 1
                 else:
-                    kind_stats.latencies_ms.append((time.perf_counter() - began) * 1000)
+                    took = time.perf_counter() - began
+                    kind_stats.latencies_ms.append(took * 1000)
+                    kind_stats.in_time += took <= deadline_s
                     kind_stats.statuses[str(status)] += 1
                     plan.learn(kind, status, body, seen)
                 await asyncio.sleep(think_s)
