@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from mock_server import loopwatch
 from mock_server.config import MockConfig
 from mock_server.control import journal_routes
 from mock_server.control import routes as control_routes
@@ -88,7 +89,13 @@ def create_app(config: MockConfig | None = None, *, mock: Mock | None = None) ->
     """Build the mock's ASGI app. Its state is `app.state.mock` (a `Mock`)."""
     mock = mock or Mock(config)
     app = MockApp(
-        routes=[*api.routes, *control_routes.routes, *journal_routes.routes, *ui_routes.routes],
+        routes=[
+            *api.routes,
+            *control_routes.routes,
+            *journal_routes.routes,
+            *ui_routes.routes,
+            *(loopwatch.routes() if loopwatch.enabled() else []),  # benchmarks only
+        ],
         exception_handlers={
             MockError: _problem,
             DomainError: _problem,
