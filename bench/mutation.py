@@ -31,6 +31,7 @@ import argparse
 import difflib
 import fnmatch
 import functools
+import json
 import os
 import random
 import shutil
@@ -52,7 +53,23 @@ from mutmut.mutation.file_mutation import create_mutations
 __all__ = ["Mutant", "Outcome", "candidates", "mutant", "mutants", "run_one", "report", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("store", "domain", "openapi", "http", "timeline")  # the rule-bearing code
+# The rule-bearing code, as the contract-suite issue names it: the store with its query,
+# keyset paging and cursors; the create body's validation and reading; SenML; auth; the
+# lifecycle (moves, logs, the cancel rule) and the cancel path (the public routes). The
+# timeline (progressions, scenario files) and the token minting are left to --files.
+RULE_BEARING = (
+    "mock_server/store/*.py",  # Store, ListQuery, keyset cursors (L, C6, A5, X)
+    "mock_server/openapi/validation.py",  # JSON Schema violations and pointers (C1, E2)
+    "mock_server/openapi/compiled.py",  # the fast accept/refuse of a create body (C1)
+    "mock_server/openapi/create.py",  # reading a create body (C1-C5, C7-C9)
+    "mock_server/openapi/values.py",  # parameter coercion, E2 entries (E2, L, X5)
+    "mock_server/domain/senml.py",  # C2, C3
+    "mock_server/domain/lifecycle.py",  # S1, S2, X1-X4, T2
+    "mock_server/domain/model.py",  # the downlink and its views (C7, R2, T1)
+    "mock_server/http/auth.py",  # A1-A5
+    "mock_server/http/api.py",  # the four public routes, the cancel path (E3, R1, X)
+)
+PACKAGES = ("store", "domain", "openapi", "http", "timeline")  # what --files may name
 # What a copy of the project needs to serve: the package and the data it reads (config.py).
 COPIED = ("mock_server", "openapi.json", "scenarios", "fixtures")
 CLOCK_START = "2026-01-01T00:00:00Z"
@@ -88,11 +105,8 @@ def _files(patterns: list[str]) -> list[Path]:
     found = sorted(
         p for pkg in PACKAGES for p in (ROOT / "mock_server" / pkg).rglob("*.py") if p.is_file()
     )
-    if patterns:
-        found = [
-            p for p in found if any(fnmatch.fnmatch(str(p.relative_to(ROOT)), g) for g in patterns)
-        ]
-    return found
+    globs = patterns or list(RULE_BEARING)
+    return [p for p in found if any(fnmatch.fnmatch(str(p.relative_to(ROOT)), g) for g in globs)]
 
 
 def _configure_mutmut() -> None:
@@ -262,8 +276,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", action="append", default=[], help="glob of files to mutate")
     parser.add_argument("--sample", type=int, help="run this many mutants, drawn at random")
     parser.add_argument("--seed", type=int, default=1, help="for --sample and the suite")
-    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per suite run")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds per suite run (a mutant's budget)"
+    )
     parser.add_argument(
         "--clock",
         choices=("manual", "scaled"),
@@ -272,6 +288,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--output", help="write the Markdown report here too")
+    parser.add_argument("--json", help="write every outcome (name, verdict, checks) here")
+    parser.add_argument(
+        "--survivors-of",
+        metavar="JSON",
+        help="re-measure: run again only the survivors of an earlier --json run (its "
+        "killed mutants stay killed: checks are only ever added)",
+    )
     args = parser.parse_args(argv)
 
     found = candidates(args.files)
@@ -286,6 +309,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample is not None:
         found = random.Random(args.seed).sample(found, min(args.sample, len(found)))
     chosen = [m for m in (mutant(path, index) for path, index in found) if m is not None]
+    carried: list[Outcome] = []
+    if args.survivors_of:
+        earlier = {r["name"]: r for r in json.loads(Path(args.survivors_of).read_text())}
+        carried = [
+            Outcome(m, earlier[m.name]["verdict"], 0.0, earlier[m.name]["failed"])
+            for m in chosen
+            if m.name in earlier and earlier[m.name]["verdict"] != "survived"
+        ]
+        chosen = [m for m in chosen if earlier.get(m.name, {}).get("verdict") == "survived"]
     started = time.monotonic()
     baseline = run_one(None, timeout=args.timeout, seed=args.seed, clock=args.clock)
     print(f"baseline: {baseline.verdict} in {baseline.seconds:.0f} s", flush=True)
@@ -299,8 +331,15 @@ def main(argv: list[str] | None = None) -> int:
         return outcome
 
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(one, chosen))
+        outcomes = carried + list(pool.map(one, chosen))
     text = report(outcomes, baseline, time.monotonic() - started)
+    if args.json:
+        rows = [
+            {"name": o.mutant.name, "verdict": o.verdict, "failed": o.failed_checks}
+            for o in outcomes
+            if o.mutant is not None
+        ]
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(text)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
