@@ -72,6 +72,10 @@ RULE_BEARING = (
 PACKAGES = ("store", "domain", "openapi", "http", "timeline")  # what --files may name
 # What a copy of the project needs to serve: the package and the data it reads (config.py).
 COPIED = ("mock_server", "openapi.json", "scenarios", "fixtures")
+# The suite is copied too, from a snapshot taken when the run starts (`snapshot`), so that
+# every mutant of a run is judged by the same checks even while the tree is being edited.
+SUITE = "contract_tests"
+_source = ROOT  # where copies are made from: the project, or the run's snapshot
 CLOCK_START = "2026-01-01T00:00:00Z"
 START_SECONDS = 30.0  # for the mutated mock to answer M1 before it counts as not starting
 
@@ -172,9 +176,21 @@ def _free_port() -> int:
         return port
 
 
-def _copy_project(into: Path) -> None:
-    for name in COPIED:
+def snapshot(into: Path) -> None:
+    """Freeze the mock and the suite as they are now; later copies are made from `into`."""
+    global _source
+    for name in (*COPIED, SUITE):
         source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, into / name)
+    _source = into
+
+
+def _copy_project(into: Path) -> None:
+    for name in (*COPIED, SUITE):
+        source = _source / name
         if source.is_dir():
             shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.is_file():
@@ -318,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
             if m.name in earlier and earlier[m.name]["verdict"] != "survived"
         ]
         chosen = [m for m in chosen if earlier.get(m.name, {}).get("verdict") == "survived"]
+    frozen = tempfile.TemporaryDirectory(prefix="downlinks-mutation-source-")
+    snapshot(Path(frozen.name))
     started = time.monotonic()
     baseline = run_one(None, timeout=args.timeout, seed=args.seed, clock=args.clock)
     print(f"baseline: {baseline.verdict} in {baseline.seconds:.0f} s", flush=True)

@@ -25,6 +25,7 @@ MODULES = (
     "observed",  # X3: states the target reaches on its own, in black-box mode
     "pointers",  # E2: where each C2/C3 violation of a pack is pointed at
     "lifecycle",  # S1, S2: the moves M4 makes and what each logs
+    "sortwalks",  # L6: walks by every sortable field and under time bounds
 )
 
 for _name in MODULES:

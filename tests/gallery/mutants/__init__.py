@@ -12,4 +12,5 @@ from tests.gallery.mutants import (  # noqa: E402  (each registers its mutants)
     lifecycle,  # noqa: F401
     methodical,  # noqa: F401
     pointers,  # noqa: F401
+    walks,  # noqa: F401
 )

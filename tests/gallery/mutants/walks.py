@@ -1,0 +1,45 @@
+"""Mutants of walks the default order does not take (L6): a cursor lost on a scanned sort,
+a walk that stops at a time bound. Each patches the one app's store instance."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from mock_server.store.base import Page
+from mock_server.store.query import ListQuery
+from tests.gallery.mutant import mutant, store_of
+
+__all__: list[str] = []
+
+_TIMES = ("createdAt", "modifiedAt")  # the sorts an implementation serves from a time index
+
+
+@mutant("L6", description="a sort by any field but a time forgets the cursor: page 2 is page 1")
+def scanned_sort_forgets_cursor(app: Any) -> Any:
+    store = store_of(app)
+    page = store.page
+
+    def patched(owner: str, query: ListQuery) -> Page:
+        if query.cursor is not None and query.sort[0].field not in _TIMES:
+            query = dataclasses.replace(query, cursor=None)
+        return page(owner, query)
+
+    store.page = patched  # type: ignore[method-assign]
+    return app
+
+
+@mutant("L6", description="a walk by descending time under a before-bound ends after page 1")
+def bounded_walk_stops(app: Any) -> Any:
+    store = store_of(app)
+    page = store.page
+
+    def patched(owner: str, query: ListQuery) -> Page:
+        bounded = query.created_before is not None or query.modified_before is not None
+        descending = query.sort[0].field in _TIMES and query.sort[0].desc
+        if query.cursor is not None and bounded and descending and not query.cursor.backwards:
+            return Page([], False, True)
+        return page(owner, query)
+
+    store.page = patched  # type: ignore[method-assign]
+    return app
