@@ -1,4 +1,6 @@
-"""E2 pointers into the instruction: every C2/C3 violation is pointed at where it sits.
+"""E2: every violation named where it sits. In the instruction, each C2/C3 violation is
+pointed at its record or member; a body that is not an object at `#`; each bad list
+parameter by its name.
 
 E2 asks for one `{"pointer": ..., "detail": ...}` per violation, a JSON Pointer into the
 body. For a SenML pack that means the record (`#/instruction/2`) or the member of the record
@@ -12,10 +14,11 @@ anywhere else, or none, fails.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from contract_tests.checks.create import valid_body
-from contract_tests.checks.errors import _errors
+from contract_tests.checks.errors import _errors, expect_full_problem
 from contract_tests.context import Context
 from contract_tests.registry import Tag, check
 
@@ -99,3 +102,74 @@ def second_device_pointed(ctx: Context) -> None:
     device, other = ctx.network_id(), ctx.network_id()
     instruction = [{"bn": device}, {"n": "x", "v": 1}, {"bn": other, "n": "y", "v": 2}]
     expect_pointed(ctx, "a second device (C2)", instruction, "#/instruction/2/bn")
+
+
+# -- where a violation outside the pack is named -------------------------------------------
+
+_NOT_OBJECTS = ("[]", '"downlink"', "1", "null", "true")  # JSON, but not an object
+
+
+@check("E2", "a JSON body that is not an object is pointed at as a whole (#)", tag=Tag.CONVENTION)
+def whole_body_pointed(ctx: Context) -> None:
+    for text in _NOT_OBJECTS:
+        exchange = ctx.request(
+            "POST",
+            "/downlinks",
+            content=text.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        problem = expect_full_problem(ctx, exchange, 400)
+        errors = problem.get("errors")
+        fine = (
+            isinstance(errors, list)
+            and bool(errors)
+            and all(
+                isinstance(e, dict)
+                and e.get("pointer") == "#"
+                and "parameter" not in e
+                and isinstance(e.get("detail"), str)
+                for e in errors
+            )
+        )
+        if not fine:
+            ctx.fail(
+                f"the body {text} is not an object, yet its 400 does not point at the whole "
+                "body with a detail",
+                exchange,
+                expected='"errors": [{"pointer": "#", "detail": "..."}]',
+                actual=json.dumps(errors),
+            )
+
+
+# One bad list parameter each: the 400 must name that parameter, and only it. Bounds of
+# limit (L3), unknown sort fields (L4) and garbled cursors (L7) are the mock's rules.
+_BAD_LIST_PARAMETERS = (
+    ("sort", "bogus"),
+    ("sort", "createdAt,bogus"),
+    ("limit", "0"),
+    ("limit", "1001"),
+    ("limit", "ten"),
+    ("cursor", "garbled"),
+    ("createdSince", "2025-01-01"),
+    ("createdBefore", "yesterday"),
+    ("modifiedSince", "2025-01-01T00:00:00"),
+    ("modifiedBefore", "2025-13-01T00:00:00Z"),
+    ("q", ""),
+)
+
+
+@check("E2", "each bad list parameter is named, alone, by its errors entry", tag=Tag.MOCK)
+def list_parameters_named(ctx: Context) -> None:
+    q = ctx.network_id()
+    for name, value in _BAD_LIST_PARAMETERS:
+        params = {"q": q, name: value}
+        exchange = ctx.request("GET", "/downlinks", params=params)
+        errors = _errors(ctx, exchange)
+        named = [e.get("parameter") for e in errors]
+        if set(named) != {name}:
+            ctx.fail(
+                f"{name}={value!r} alone is refused, but its errors do not name {name} alone",
+                exchange,
+                expected=f'[{{"parameter": "{name}", "detail": ...}}]',
+                actual=json.dumps(errors),
+            )

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 
 from contract_tests import oracle
 from contract_tests.context import Context
-from contract_tests.pages import create_many, walk_both_ways
-from contract_tests.registry import Tag, check
+from contract_tests.pages import create_many, seed_at, seed_base, walk_both_ways
+from contract_tests.registry import Mode, Tag, check
 
-__all__ = ["SCANNED_SORTS"]
+__all__ = ["SCANNED_SORTS", "LONG_TIE"]
 
 # L4 [mock]'s sortable fields other than createdAt, each way, and one sort of two fields.
 SCANNED_SORTS = (
@@ -101,3 +101,23 @@ def walk_within_time_bounds(ctx: Context) -> None:
                 params = {"q": a, "limit": "2", "sort": sort}
                 params.update({name: bounds[name] for name in chosen})
                 _walk_judged(ctx, params, ids)
+
+
+LONG_TIE = 40  # downlinks seeded at one instant: a long run of equal sort keys
+
+
+@check(
+    "L6",
+    "walks over a long run of equal createdAt yield each downlink once, both ways",
+    tag=Tag.CONVENTION,
+    mode=Mode.FULL,
+)
+def walk_over_long_ties(ctx: Context) -> None:
+    a = ctx.network_id()
+    t = seed_base(ctx)
+    seeded = seed_at(ctx, a, [(t - 1, t - 1)] * 3 + [(t, t)] * LONG_TIE + [(t + 1, t + 1)] * 3)
+    ids = {s["id"] for s in seeded}
+    # Pages shorter than the run, and pages that hold it whole with its neighbours.
+    for limit in ("7", str(LONG_TIE + 5)):
+        for sort in ("createdAt", "-createdAt", "modifiedAt", "-modifiedAt"):
+            _walk_judged(ctx, {"q": a, "limit": limit, "sort": sort}, ids)

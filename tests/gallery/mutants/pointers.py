@@ -45,3 +45,31 @@ def second_device_at_the_first(app: Any) -> Any:
         return entry
 
     return _repoint(app, move)
+
+
+@mutant("E2", description="a body that is not a JSON object is pointed at #/instruction")
+def whole_body_at_the_instruction(app: Any) -> Any:
+    def move(entry: dict[str, Any]) -> dict[str, Any]:
+        if entry.get("pointer") == "#":
+            return {**entry, "pointer": "#/instruction"}
+        return entry
+
+    return _repoint(app, move)
+
+
+@mutant("E2", description="a bad sort is reported under the parameter name order")
+def sort_named_order(app: Any) -> Any:
+    def after(call: Call, answer: Answer) -> None:
+        problem = answer.json()
+        if call.is_list() and answer.status == 400 and isinstance(problem, dict):
+            errors = problem.get("errors")
+            if isinstance(errors, list):
+                problem["errors"] = [
+                    {**e, "parameter": "order"}
+                    if isinstance(e, dict) and e.get("parameter") == "sort"
+                    else e
+                    for e in errors
+                ]
+                answer.set_json(problem)
+
+    return Rewrite(app, after=after)

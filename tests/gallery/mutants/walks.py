@@ -43,3 +43,34 @@ def bounded_walk_stops(app: Any) -> Any:
 
     store.page = patched  # type: ignore[method-assign]
     return app
+
+
+_RUN = 32  # equal times beyond which the mutant below loses its place
+
+
+@mutant("L6", description="a cursor inside a run of over 32 equal times restarts the run")
+def long_tie_restarts(app: Any) -> Any:
+    store = store_of(app)
+    page = store.page
+
+    def tied(owner: str, query: ListQuery, t: int) -> int:
+        by_created = query.sort[0].field == "createdAt"
+        bounds = (
+            {"created_since": t, "created_before": t + 1}
+            if by_created
+            else {"modified_since": t, "modified_before": t + 1}
+        )
+        return len(page(owner, ListQuery(q=query.q, limit=1000, **bounds)).items)
+
+    def patched(owner: str, query: ListQuery) -> Page:
+        cursor = query.cursor
+        if cursor is not None and query.sort[0].field in _TIMES and len(cursor.values) == 2:
+            t = cursor.values[0]
+            if isinstance(t, int) and tied(owner, query, t) > _RUN:
+                query = dataclasses.replace(
+                    query, cursor=dataclasses.replace(cursor, values=(t, ""))
+                )
+        return page(owner, query)
+
+    store.page = patched  # type: ignore[method-assign]
+    return app
