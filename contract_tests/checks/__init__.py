@@ -26,6 +26,7 @@ MODULES = (
     "pointers",  # E2: where each C2/C3 violation of a pack is pointed at
     "lifecycle",  # S1, S2: the moves M4 makes and what each logs
     "sortwalks",  # L6: walks by every sortable field and under time bounds
+    "tenancy",  # A5: a client that owns nothing
 )
 
 for _name in MODULES:

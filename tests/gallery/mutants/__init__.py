@@ -12,5 +12,6 @@ from tests.gallery.mutants import (  # noqa: E402  (each registers its mutants)
     lifecycle,  # noqa: F401
     methodical,  # noqa: F401
     pointers,  # noqa: F401
+    tenancy,  # noqa: F401
     walks,  # noqa: F401
 )
