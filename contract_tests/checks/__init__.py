@@ -27,6 +27,7 @@ MODULES = (
     "lifecycle",  # S1, S2: the moves M4 makes and what each logs
     "sortwalks",  # L6: walks by every sortable field and under time bounds
     "tenancy",  # A5: a client that owns nothing
+    "inputs",  # C1, C4, A3: a protocol of another type, durations naming no time, nbf ahead
 )
 
 for _name in MODULES:

@@ -9,6 +9,7 @@ __all__ = ["MUTANTS", "MODULES"]
 
 MODULES = (access, validation, create, time, listing, cancel)
 from tests.gallery.mutants import (  # noqa: E402  (each registers its mutants)
+    inputs,  # noqa: F401
     lifecycle,  # noqa: F401
     methodical,  # noqa: F401
     pointers,  # noqa: F401
