@@ -18,7 +18,7 @@ from contract_tests.checks.create import expect_refused, valid_body
 from contract_tests.context import Context
 from contract_tests.registry import Tag, check
 
-__all__ = ["NOT_STRINGS", "NO_TIME_DURATIONS", "NOT_BEFORE_NBF"]
+__all__ = ["NOT_STRINGS", "NO_TIME_DURATIONS", "NOT_BEFORE_NBF", "VARIANT_VIOLATIONS"]
 
 NOT_STRINGS: tuple[Any, ...] = (5, 1.5, True, None, [], ["SMS"], {}, {"protocol": "SMS"})
 # The pattern admits these; each names less than 10 minutes (PT: no time at all).
@@ -51,3 +51,20 @@ def not_yet_valid_token_is_401(ctx: Context) -> None:
         _expect_401(ctx, ctx.request(method, path, token=token, json=body))
     _not_cancelled(ctx, created, "token not yet valid")
     _none_listed(ctx, network_id, "token not yet valid")
+
+
+# Fields of one protocol's method schema given a value of the wrong type (LoraMethod,
+# MqttMethod): the discriminator picks the variant, and the variant's schema applies.
+VARIANT_VIOLATIONS: tuple[dict[str, Any], ...] = (
+    {"protocol": "LORA", "fPort": "3"},
+    {"protocol": "LORA", "fPort": 3.5},
+    {"protocol": "MQTT", "topic": 5},
+    {"protocol": "MQTT", "contentType": ["text/plain"]},
+)
+
+
+@check("C1", "the method is checked against its protocol's schema (fPort, topic)", tag=Tag.SPEC)
+def method_variant_enforced(ctx: Context) -> None:
+    for method in VARIANT_VIOLATIONS:
+        nid = ctx.network_id()
+        expect_refused(ctx, valid_body(nid, method=method), f"the method {method}", scope=nid)

@@ -54,3 +54,21 @@ def not_before_ignored(app: Any) -> Any:
         return None
 
     return Rewrite(app, before=before)
+
+
+@mutant("C1", description="an MQTT topic of another type is taken, written as a string")
+def mqtt_topic_stringified(app: Any) -> Any:
+    def before(call: Call) -> Answer | None:
+        body = call.json() if call.is_create() else None
+        method = body.get("method") if isinstance(body, dict) else None
+        if (
+            isinstance(body, dict)
+            and isinstance(method, dict)
+            and method.get("protocol") == "MQTT"
+            and "topic" in method
+            and not isinstance(method["topic"], str)
+        ):
+            call.set_json({**body, "method": {**method, "topic": str(method["topic"])}})
+        return None
+
+    return Rewrite(app, before=before)
