@@ -11,11 +11,13 @@ the target's own timestamps (K4).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from urllib.parse import urljoin
 
 from contract_tests import oracle
 from contract_tests.context import Context
-from contract_tests.pages import create_many, seed_at, seed_base, walk_both_ways
+from contract_tests.pages import create_many, seed_at, seed_base, walk, walk_both_ways
 from contract_tests.registry import Mode, Tag, check
 
 __all__ = ["SCANNED_SORTS", "LONG_TIE"]
@@ -121,3 +123,36 @@ def walk_over_long_ties(ctx: Context) -> None:
     for limit in ("7", str(LONG_TIE + 5)):
         for sort in ("createdAt", "-createdAt", "modifiedAt", "-modifiedAt"):
             _walk_judged(ctx, {"q": a, "limit": limit, "sort": sort}, ids)
+
+
+@check(
+    "L5",
+    "a prev link followed after the items behind it left a modifiedBefore bound: no next",
+    tag=Tag.MOCK,
+    mode=Mode.FULL,
+)
+def prev_page_after_the_rest_left(ctx: Context) -> None:
+    a = ctx.network_id()
+    t = seed_base(ctx)  # an hour before the target's now: a cancel moves modifiedAt past t + 10
+    seed_at(ctx, a, [(t, t), (t + 1, t + 1)])
+    # Sorted by id, the order an implementation scans for (no time index serves it).
+    params = {"q": a, "limit": "1", "sort": "id", "modifiedBefore": oracle.format_time(t + 10)}
+    forward = walk(ctx, params)
+    pages = forward.pages
+    if len(pages) != 2 or len(pages[1].ids) != 1 or pages[1].prev is None:
+        ctx.fail("the two seeded downlinks do not list one a page", forward.exchanges[-1])
+    cancel = ctx.request("DELETE", f"/downlinks/{pages[1].ids[0]}")
+    ctx.expect_status(cancel, 202)  # modifiedAt moves to now: out of the bound
+    prev = urljoin(str(forward.exchanges[1].request.url), pages[1].prev)
+    exchange = ctx.request("GET", prev)
+    ctx.expect_status(exchange, 200)
+    page = exchange.json()
+    ids = [i.get("id") for i in page.get("items", []) if isinstance(i, dict)]
+    if ids != pages[0].ids or "next" in page or "prev" in page:
+        ctx.fail(
+            "the second page's item left the bound, so the first page is the only one, yet "
+            "its prev link does not answer it alone, without links",
+            exchange,
+            expected=f'{{"items": [{pages[0].ids[0]}]}} without next or prev',
+            actual=json.dumps(page)[:300],
+        )

@@ -1,14 +1,19 @@
 """Mutants of walks the default order does not take (L6): a cursor lost on a scanned sort,
-a walk that stops at a time bound. Each patches the one app's store instance."""
+a walk that stops at a time bound, a long run of ties restarted; and a prev page with a
+next link where no later page is left (L5)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import json
 from typing import Any
+from urllib.parse import urlencode
 
 from mock_server.store.base import Page
 from mock_server.store.query import ListQuery
 from tests.gallery.mutant import mutant, store_of
+from tests.gallery.rewrite import Answer, Call, Rewrite
 
 __all__: list[str] = []
 
@@ -74,3 +79,31 @@ def long_tie_restarts(app: Any) -> Any:
 
     store.page = patched  # type: ignore[method-assign]
     return app
+
+
+def _is_prev_cursor(text: str | None) -> bool:
+    """Whether a cursor was made by a `prev` link (the mock's payload ends in "p")."""
+    try:
+        payload = text.split(".")[0] if text else ""
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError):
+        return False
+    return isinstance(decoded, list) and decoded[-1:] == ["p"]
+
+
+@mutant("L5", description="a page reached by a prev link always carries a next link")
+def prev_page_always_has_next(app: Any) -> Any:
+    def after(call: Call, answer: Answer) -> None:
+        page = answer.json()
+        if (
+            call.is_list()
+            and answer.status == 200
+            and isinstance(page, dict)
+            and page.get("items")
+            and "next" not in page
+            and _is_prev_cursor(call.param("cursor"))
+        ):
+            page["next"] = call.origin() + call.path + "?" + urlencode(call.query)
+            answer.set_json(page)
+
+    return Rewrite(app, after=after)
