@@ -1,11 +1,14 @@
 """How strong is the contract suite? Mutation testing of the mock's rule-bearing code.
 
-mutmut (3.x) makes the mutants: each is one small change to one function of
-`mock_server/{store,domain,openapi,http,timeline}` (a `<` for a `<=`, a `+ 1` for a `- 1`,
-a `True` for a `False`, a string changed, a statement dropped, ...). For each mutant, in a
-copy of the project with that one change, the mock is started as `downlinks-mock serve`
-(manual clock, lenient auth) on a free loopback port, and the contract suite is run
-against it in full mode with every rule enforced:
+mutmut (3.x) makes the mutants: each is one small change to one function of the
+rule-bearing modules (`RULE_BEARING`: the store, query and paging; create validation and
+reading; SenML; auth; the lifecycle and the cancel path), or of any file of
+`mock_server/{store,domain,openapi,http,timeline}` named with --files (a `<` for a `<=`, a
+`True` for a `False`, a string changed, a statement dropped, ...). For each mutant, in a
+copy of the project with that one change (and of the suite, frozen when the run starts),
+the mock is started once as `downlinks-mock serve` (manual clock, lenient auth) on a free
+loopback port, and the contract suite is run once against it in full mode with every rule
+enforced, within a time budget (--timeout):
 
     downlinks-contract run --base-url URL --profile mock --no-schemathesis
 
@@ -14,7 +17,8 @@ check failed) or the mock cannot start or answer (exit 2, counted apart), and *s
 when every enforced check passes. The unmutated copy is run first and must pass.
 
     python bench/mutation.py --list                      # how many mutants, per file
-    python bench/mutation.py --sample 20 --seed 1        # 20 mutants drawn at random
+    python bench/mutation.py --sample 160 --seed 2026 --json run.json   # a random sample
+    python bench/mutation.py --sample 160 --seed 2026 --survivors-of run.json  # re-measure
     python bench/mutation.py --files 'mock_server/store/*.py' --jobs 2 \\
         --output mutation.md                             # every mutant of the store
     python bench/mutation.py --jobs 2 --output mutation.md   # all of them (hours)
