@@ -1,11 +1,14 @@
 """How strong is the contract suite? Mutation testing of the mock's rule-bearing code.
 
-mutmut (3.x) makes the mutants: each is one small change to one function of
-`mock_server/{store,domain,openapi,http,timeline}` (a `<` for a `<=`, a `+ 1` for a `- 1`,
-a `True` for a `False`, a string changed, a statement dropped, ...). For each mutant, in a
-copy of the project with that one change, the mock is started as `downlinks-mock serve`
-(manual clock, lenient auth) on a free loopback port, and the contract suite is run
-against it in full mode with every rule enforced:
+mutmut (3.x) makes the mutants: each is one small change to one function of the
+rule-bearing modules (`RULE_BEARING`: the store, query and paging; create validation and
+reading; SenML; auth; the lifecycle and the cancel path), or of any file of
+`mock_server/{store,domain,openapi,http,timeline}` named with --files (a `<` for a `<=`, a
+`True` for a `False`, a string changed, a statement dropped, ...). For each mutant, in a
+copy of the project with that one change (and of the suite, frozen when the run starts),
+the mock is started once as `downlinks-mock serve` (manual clock, lenient auth) on a free
+loopback port, and the contract suite is run once against it in full mode with every rule
+enforced, within a time budget (--timeout):
 
     downlinks-contract run --base-url URL --profile mock --no-schemathesis
 
@@ -14,7 +17,8 @@ check failed) or the mock cannot start or answer (exit 2, counted apart), and *s
 when every enforced check passes. The unmutated copy is run first and must pass.
 
     python bench/mutation.py --list                      # how many mutants, per file
-    python bench/mutation.py --sample 20 --seed 1        # 20 mutants drawn at random
+    python bench/mutation.py --sample 160 --seed 2026 --json run.json   # a random sample
+    python bench/mutation.py --sample 160 --seed 2026 --survivors-of run.json  # re-measure
     python bench/mutation.py --files 'mock_server/store/*.py' --jobs 2 \\
         --output mutation.md                             # every mutant of the store
     python bench/mutation.py --jobs 2 --output mutation.md   # all of them (hours)
@@ -31,6 +35,7 @@ import argparse
 import difflib
 import fnmatch
 import functools
+import json
 import os
 import random
 import shutil
@@ -52,9 +57,29 @@ from mutmut.mutation.file_mutation import create_mutations
 __all__ = ["Mutant", "Outcome", "candidates", "mutant", "mutants", "run_one", "report", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("store", "domain", "openapi", "http", "timeline")  # the rule-bearing code
+# The rule-bearing code, as the contract-suite issue names it: the store with its query,
+# keyset paging and cursors; the create body's validation and reading; SenML; auth; the
+# lifecycle (moves, logs, the cancel rule) and the cancel path (the public routes). The
+# timeline (progressions, scenario files) and the token minting are left to --files.
+RULE_BEARING = (
+    "mock_server/store/*.py",  # Store, ListQuery, keyset cursors (L, C6, A5, X)
+    "mock_server/openapi/validation.py",  # JSON Schema violations and pointers (C1, E2)
+    "mock_server/openapi/compiled.py",  # the fast accept/refuse of a create body (C1)
+    "mock_server/openapi/create.py",  # reading a create body (C1-C5, C7-C9)
+    "mock_server/openapi/values.py",  # parameter coercion, E2 entries (E2, L, X5)
+    "mock_server/domain/senml.py",  # C2, C3
+    "mock_server/domain/lifecycle.py",  # S1, S2, X1-X4, T2
+    "mock_server/domain/model.py",  # the downlink and its views (C7, R2, T1)
+    "mock_server/http/auth.py",  # A1-A5
+    "mock_server/http/api.py",  # the four public routes, the cancel path (E3, R1, X)
+)
+PACKAGES = ("store", "domain", "openapi", "http", "timeline")  # what --files may name
 # What a copy of the project needs to serve: the package and the data it reads (config.py).
 COPIED = ("mock_server", "openapi.json", "scenarios", "fixtures")
+# The suite is copied too, from a snapshot taken when the run starts (`snapshot`), so that
+# every mutant of a run is judged by the same checks even while the tree is being edited.
+SUITE = "contract_tests"
+_source = ROOT  # where copies are made from: the project, or the run's snapshot
 CLOCK_START = "2026-01-01T00:00:00Z"
 START_SECONDS = 30.0  # for the mutated mock to answer M1 before it counts as not starting
 
@@ -88,11 +113,8 @@ def _files(patterns: list[str]) -> list[Path]:
     found = sorted(
         p for pkg in PACKAGES for p in (ROOT / "mock_server" / pkg).rglob("*.py") if p.is_file()
     )
-    if patterns:
-        found = [
-            p for p in found if any(fnmatch.fnmatch(str(p.relative_to(ROOT)), g) for g in patterns)
-        ]
-    return found
+    globs = patterns or list(RULE_BEARING)
+    return [p for p in found if any(fnmatch.fnmatch(str(p.relative_to(ROOT)), g) for g in globs)]
 
 
 def _configure_mutmut() -> None:
@@ -158,9 +180,21 @@ def _free_port() -> int:
         return port
 
 
-def _copy_project(into: Path) -> None:
-    for name in COPIED:
+def snapshot(into: Path) -> None:
+    """Freeze the mock and the suite as they are now; later copies are made from `into`."""
+    global _source
+    for name in (*COPIED, SUITE):
         source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.is_file():
+            shutil.copy2(source, into / name)
+    _source = into
+
+
+def _copy_project(into: Path) -> None:
+    for name in (*COPIED, SUITE):
+        source = _source / name
         if source.is_dir():
             shutil.copytree(source, into / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.is_file():
@@ -262,8 +296,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", action="append", default=[], help="glob of files to mutate")
     parser.add_argument("--sample", type=int, help="run this many mutants, drawn at random")
     parser.add_argument("--seed", type=int, default=1, help="for --sample and the suite")
-    parser.add_argument("--jobs", type=int, default=1, help="mutants run at once")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds per suite run")
+    parser.add_argument("--jobs", type=int, default=2, help="mutants run at once")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds per suite run (a mutant's budget)"
+    )
     parser.add_argument(
         "--clock",
         choices=("manual", "scaled"),
@@ -272,6 +308,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="count the mutants and stop")
     parser.add_argument("--output", help="write the Markdown report here too")
+    parser.add_argument("--json", help="write every outcome (name, verdict, checks) here")
+    parser.add_argument(
+        "--survivors-of",
+        metavar="JSON",
+        help="re-measure: run again only the survivors of an earlier --json run (its "
+        "killed mutants stay killed: checks are only ever added)",
+    )
     args = parser.parse_args(argv)
 
     found = candidates(args.files)
@@ -286,6 +329,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.sample is not None:
         found = random.Random(args.seed).sample(found, min(args.sample, len(found)))
     chosen = [m for m in (mutant(path, index) for path, index in found) if m is not None]
+    carried: list[Outcome] = []
+    if args.survivors_of:
+        earlier = {r["name"]: r for r in json.loads(Path(args.survivors_of).read_text())}
+        carried = [
+            Outcome(m, earlier[m.name]["verdict"], 0.0, earlier[m.name]["failed"])
+            for m in chosen
+            if m.name in earlier and earlier[m.name]["verdict"] != "survived"
+        ]
+        chosen = [m for m in chosen if earlier.get(m.name, {}).get("verdict") == "survived"]
+    frozen = tempfile.TemporaryDirectory(prefix="downlinks-mutation-source-")
+    snapshot(Path(frozen.name))
     started = time.monotonic()
     baseline = run_one(None, timeout=args.timeout, seed=args.seed, clock=args.clock)
     print(f"baseline: {baseline.verdict} in {baseline.seconds:.0f} s", flush=True)
@@ -299,8 +353,15 @@ def main(argv: list[str] | None = None) -> int:
         return outcome
 
     with ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        outcomes = list(pool.map(one, chosen))
+        outcomes = carried + list(pool.map(one, chosen))
     text = report(outcomes, baseline, time.monotonic() - started)
+    if args.json:
+        rows = [
+            {"name": o.mutant.name, "verdict": o.verdict, "failed": o.failed_checks}
+            for o in outcomes
+            if o.mutant is not None
+        ]
+        Path(args.json).write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     print(text)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

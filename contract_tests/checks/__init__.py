@@ -23,6 +23,11 @@ MODULES = (
     "exclusion",  # L1: what q must leave out
     "views",  # T2: every view of a downlink after every change
     "observed",  # X3: states the target reaches on its own, in black-box mode
+    "pointers",  # E2: where each C2/C3 violation of a pack is pointed at
+    "lifecycle",  # S1, S2: the moves M4 makes and what each logs
+    "sortwalks",  # L6: walks by every sortable field and under time bounds
+    "tenancy",  # A5: a client that owns nothing
+    "inputs",  # C1, C4, A3: a protocol of another type, durations naming no time, nbf ahead
 )
 
 for _name in MODULES:

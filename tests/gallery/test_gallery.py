@@ -31,7 +31,7 @@ UNBITTEN: dict[str, str] = {
     ),
 }
 
-GROUPS = ("A", "E", "C", "R", "T", "L", "X")
+GROUPS = ("A", "E", "C", "R", "T", "L", "X", "S")
 ORDERED = sorted(MUTANTS.values(), key=lambda m: (rule_order(m.rules[0]), m.name))
 
 

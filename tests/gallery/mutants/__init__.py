@@ -8,4 +8,11 @@ from tests.gallery.mutants import access, cancel, create, listing, time, validat
 __all__ = ["MUTANTS", "MODULES"]
 
 MODULES = (access, validation, create, time, listing, cancel)
-from tests.gallery.mutants import methodical  # noqa: E402, F401  (registers its mutants)
+from tests.gallery.mutants import (  # noqa: E402  (each registers its mutants)
+    inputs,  # noqa: F401
+    lifecycle,  # noqa: F401
+    methodical,  # noqa: F401
+    pointers,  # noqa: F401
+    tenancy,  # noqa: F401
+    walks,  # noqa: F401
+)
