@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import orjson
 from starlette.requests import Request
@@ -38,6 +38,9 @@ _JSON = "application/json"
 _JSON_TYPE = re.compile(r"application/(?:json|[a-z0-9][a-z0-9!#$&^_.+-]*\+json)")
 # A \uD800-\uDFFF escape: where a lone surrogate can come from (RFC 8259 8.2).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# 19 digits in a row: a number orjson may not keep exact (it reads integers past 64 bits
+# as floats), so such a body takes the standard parser.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def _reject_constant(name: str) -> Any:
@@ -68,6 +71,15 @@ async def read_json_body(request: Request, limit: int) -> Any:
             f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
         )
     body = await read_body(request, limit)
+    if not _LONG_DIGITS.search(body):
+        # orjson reads what the standard parser reads, to the same values, except for long
+        # integers (above), numbers past the float range (json: infinity; orjson: an
+        # error) and lone surrogates (an error): whatever it refuses, the standard parser
+        # below reads again and explains.
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
         # JSON text exchanged between systems is UTF-8 without a BOM (RFC 8259 8.1): the
         # bytes are decoded as exactly that, not sniffed as UTF-16/32 as `json.loads` of
@@ -179,19 +191,28 @@ def _origin(request: Request) -> str:
 
 
 def _render_page(origin: str, mock: Mock, owner: str, query: ListQuery, page: Page) -> bytes:
+    items = page.items
+    if not items:
+        return b'{"items":[]}'
     encoded = mock.store.encoded
-    parts = [b'{"items":[', b",".join([encoded(dl) for dl in page.items]), b"]"]
-    if page.items and (page.has_next or page.has_prev):
-        # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting).
-        prefix = f"{origin}/downlinks?{urlencode({**query.raw, 'limit': query.limit})}&cursor="
+    # Each downlink's cached JSON (`encoded` fills the cache when it is empty).
+    parts = [dl.encoded or encoded(dl) for dl in items]
+    tail = b"]"
+    if page.has_next or page.has_prev:
+        # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting):
+        # what `urlencode` gives, the names being plain ASCII words.
+        filters = "".join([f"{name}={quote_plus(value)}&" for name, value in query.raw.items()])
+        prefix = f"{origin}/downlinks?{filters}limit={query.limit}&cursor="
         if page.has_next:
-            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[-1]), False)
-            parts += [b',"next":', orjson.dumps(prefix + cursor)]
+            cursor = mock.cursors.encode(query, owner, query.raw_key(items[-1]), False)
+            tail += b',"next":' + orjson.dumps(prefix + cursor)
         if page.has_prev:
-            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[0]), True)
-            parts += [b',"prev":', orjson.dumps(prefix + cursor)]
-    parts.append(b"}")
-    return b"".join(parts)
+            cursor = mock.cursors.encode(query, owner, query.raw_key(items[0]), True)
+            tail += b',"prev":' + orjson.dumps(prefix + cursor)
+    # One join of the whole page: the opening and closing ride on the first and last item.
+    parts[0] = b'{"items":[' + parts[0]
+    parts[-1] = parts[-1] + tail + b"}"
+    return b",".join(parts)
 
 
 # -- POST /downlinks --------------------------------------------------------------

@@ -38,6 +38,10 @@ LORA_PORTS = range(1, 224)
 
 _Defaults = tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]
 
+# The message's compact JSON text (C7), one encoder for every create (`json.dumps` with
+# arguments builds one per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 
 class CreateReader:
     """Reads create bodies for one compiled document (its `createDownlink` operation)."""
@@ -218,7 +222,7 @@ class CreateReader:
         request = NewDownlink(
             network_id=report.device,
             instruction=instruction,
-            message=json.dumps(instruction, separators=(",", ":"), ensure_ascii=False),
+            message=_COMPACT.encode(instruction),
             method=self._with_defaults(self._method_schema, method),
             external_reference=body.get("externalReference"),
             retry_limit=int(fields.get("retryLimit", 0)),

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from mock_server.domain.model import Downlink
 from mock_server.store.base import Page
 from mock_server.store.qindex import Index, Tenant
 from mock_server.store.query import ListQuery
+from mock_server.store.shards import ShardedDict
 
 __all__ = ["Tenant", "Match", "Steps", "STEP", "page_steps"]
 
@@ -97,6 +98,16 @@ def _take(
     """The first `n` downlinks of `entries` that `match` (all, when `match` is None)."""
     out: list[Downlink] = []
     if n <= 0:
+        return out
+    if match is None:
+        # Every entry is taken: look the first `n` up in one pass, then yield as often as
+        # the walk one by one would have.
+        ids = [did for _, did in islice(entries, n)]
+        out = by_id.values_of(ids) if isinstance(by_id, ShardedDict) else [by_id[i] for i in ids]
+        before = count.examined
+        count.examined = before + len(out)
+        for _ in range(count.examined // STEP - before // STEP):
+            yield
         return out
     for _, did in entries:
         dl = by_id[did]
