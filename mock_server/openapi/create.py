@@ -25,7 +25,7 @@ from mock_server.openapi.validation import (
     leaf_error,
     show_value,
 )
-from mock_server.openapi.values import KeyPath, json_type, unfit_values, violations
+from mock_server.openapi.values import KeyPath, all_fit, json_type, unfit_values, violations
 
 __all__ = ["CreateReader", "CREATE_OPERATION", "FEEDBACK_TIMEOUT_MIN_MS", "LORA_PORTS"]
 
@@ -144,9 +144,13 @@ class CreateReader:
                 }
             ]
         found: list[tuple[KeyPath, str]] = []
-        unfit, fatal = unfit_values(
-            ((name,), value) for name, value in body.items() if name in self._create_properties
-        )
+        declared = [
+            (name, value) for name, value in body.items() if name in self._create_properties
+        ]
+        unfit: list[tuple[KeyPath, str]] = []
+        fatal = False
+        if not all_fit([value for _, value in declared]):
+            unfit, fatal = unfit_values(((name,), value) for name, value in declared)
         found.extend(unfit)
         if fatal:
             return None, violations(found)

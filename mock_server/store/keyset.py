@@ -271,25 +271,36 @@ def _walk(
     Forward: strictly after `start` in that order (from the beginning when None).
     Backwards: strictly before `start`, nearest first. Only `lo <= t < hi`.
     """
-    if not desc:
-        if forward:
-            pos = index.bisect_right(start) if start is not None else 0
-            if lo is not None:
-                pos = max(pos, index.bisect_left((lo,)))
-            for entry in index.islice(pos):
-                if hi is not None and entry[0] >= hi:
-                    return
-                yield entry
-        else:
-            assert start is not None
-            pos = index.bisect_left(start)
-            if hi is not None:
-                pos = min(pos, index.bisect_left((hi,)))
-            for entry in index.islice(0, pos, reverse=True):
-                if lo is not None and entry[0] < lo:
-                    return
-                yield entry
-        return
+    if desc:
+        return _walk_desc(index, start, forward, lo, hi)
+    # Ascending time: one slice of the index, its ends found by bisection (`(t,)` sorts
+    # before every `(t, id)`), so no entry is looked at in Python.
+    if forward:
+        pos = index.bisect_right(start) if start is not None else 0
+        if lo is not None:
+            pos = max(pos, index.bisect_left((lo,)))
+        stop = index.bisect_left((hi,)) if hi is not None else None
+        if stop is not None and stop <= pos:
+            return iter(())
+        return index.islice(pos, stop)
+    assert start is not None
+    pos = index.bisect_left(start)
+    if hi is not None:
+        pos = min(pos, index.bisect_left((hi,)))
+    first = index.bisect_left((lo,)) if lo is not None else 0
+    if pos <= first:
+        return iter(())
+    return index.islice(first, pos, reverse=True)
+
+
+def _walk_desc(
+    index: Index,
+    start: tuple[int, str] | None,
+    forward: bool,
+    lo: int | None,
+    hi: int | None,
+) -> Iterator[tuple[int, str]]:
+    """`_walk` in descending time."""
     # Descending time, but ties stay in ascending id order (L4): scan the other way and
     # turn each run of equal times around.
     in_range = (
