@@ -154,8 +154,23 @@ def _params(
     return params, raw, errors
 
 
-def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, headers=headers, media_type=_JSON)
+class _JSONResponse(Response):
+    """JSON bytes as they are, the headers Starlette's `init_headers` would give them
+    (Location first, then Content-Length and Content-Type) written out directly."""
+
+    media_type = _JSON
+
+    def __init__(self, body: bytes, status: int = 200, location: str | None = None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        raw = [(b"location", location.encode("latin-1"))] if location is not None else []
+        raw += [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+        self.raw_headers = raw
+
+
+def _json(body: bytes, status: int = 200, location: str | None = None) -> Response:
+    return _JSONResponse(body, status, location)
 
 
 # -- GET /downlinks ---------------------------------------------------------------
@@ -233,7 +248,7 @@ async def create_downlink(request: Request, mock: Mock, caller: Principal) -> Re
         return _json(mock.store.encoded(preview), 201)
     dl = mock.store.create(owner, new, now)
     note_created(request, dl)
-    return _json(mock.store.encoded(dl), 201, {"Location": f"/downlinks/{dl.id}"})
+    return _json(mock.store.encoded(dl), 201, f"/downlinks/{dl.id}")
 
 
 # -- GET /downlinks/{downlinkId} ----------------------------------------------------

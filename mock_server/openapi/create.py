@@ -38,6 +38,8 @@ LORA_PORTS = range(1, 224)
 
 _Defaults = tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]
 
+_ATOMS = (str, int, float, bool, type(None))
+
 # The message's compact JSON text (C7), one encoder for every create (`json.dumps` with
 # arguments builds one per call).
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
@@ -90,7 +92,8 @@ class CreateReader:
         defaults, switches = self._defaults_of(schema)
         for name, value in defaults.items():
             if name not in out:
-                out[name] = copy.deepcopy(value)
+                # A fresh copy of a mutable default; a number, text or null is shared.
+                out[name] = value if isinstance(value, _ATOMS) else copy.deepcopy(value)
         for name, variants in switches:
             tag = instance.get(name)
             variant = variants.get(tag) if isinstance(tag, str) else None
