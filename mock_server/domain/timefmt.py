@@ -43,6 +43,7 @@ def format_ms(ms: int) -> str:
     )
 
 
+@lru_cache(maxsize=1024, typed=True)  # a busy list query sends the same instants again
 def parse_rfc3339(text: str) -> int:
     """Parse an RFC 3339 date-time with offset into epoch milliseconds, truncating (T1).
 

@@ -109,16 +109,24 @@ def _take(
         for _ in range(count.examined // STEP - before // STEP):
             yield
         return out
-    for _, did in entries:
-        dl = by_id[did]
-        count.examined += 1
-        if count.examined % STEP == 0:
-            yield
-        if match is None or match(dl):
-            out.append(dl)
-            if len(out) >= n:
-                break
-    return out
+    # A filter tests each: the ids are looked up a chunk at a time (entries past the last
+    # match may be looked up, never counted or taken).
+    size = min(max(n, 8), 256)
+    while True:
+        chunk = [did for _, did in islice(entries, size)]
+        if not chunk:
+            return out
+        found = (
+            by_id.values_of(chunk) if isinstance(by_id, ShardedDict) else [by_id[i] for i in chunk]
+        )
+        for dl in found:
+            count.examined += 1
+            if count.examined % STEP == 0:
+                yield
+            if match(dl):
+                out.append(dl)
+                if len(out) >= n:
+                    return out
 
 
 def _index_page(
