@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -38,6 +38,9 @@ _JSON = "application/json"
 _JSON_TYPE = re.compile(r"application/(?:json|[a-z0-9][a-z0-9!#$&^_.+-]*\+json)")
 # A \uD800-\uDFFF escape: where a lone surrogate can come from (RFC 8259 8.2).
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# 19 digits in a row: a number orjson may not keep exact (it reads integers past 64 bits
+# as floats), so such a body takes the standard parser.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
 def _reject_constant(name: str) -> Any:
@@ -51,12 +54,22 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    # The ASGI messages read here as `Request.stream` reads them, without the async
+    # generator (and the event loop's bookkeeping of it) that each body would cost.
+    receive = request.receive
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
 
 
 async def read_json_body(request: Request, limit: int) -> Any:
@@ -68,6 +81,15 @@ async def read_json_body(request: Request, limit: int) -> Any:
             f"send the body as {_JSON}, not {media or 'a body without a Content-Type'}"
         )
     body = await read_body(request, limit)
+    if not _LONG_DIGITS.search(body):
+        # orjson reads what the standard parser reads, to the same values, except for long
+        # integers (above), numbers past the float range (json: infinity; orjson: an
+        # error) and lone surrogates (an error): whatever it refuses, the standard parser
+        # below reads again and explains.
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
     try:
         # JSON text exchanged between systems is UTF-8 without a BOM (RFC 8259 8.1): the
         # bytes are decoded as exactly that, not sniffed as UTF-16/32 as `json.loads` of
@@ -142,8 +164,23 @@ def _params(
     return params, raw, errors
 
 
-def _json(body: bytes, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(body, status_code=status, headers=headers, media_type=_JSON)
+class _JSONResponse(Response):
+    """JSON bytes as they are, the headers Starlette's `init_headers` would give them
+    (Location first, then Content-Length and Content-Type) written out directly."""
+
+    media_type = _JSON
+
+    def __init__(self, body: bytes, status: int = 200, location: str | None = None) -> None:
+        self.status_code = status
+        self.background = None
+        self.body = body
+        raw = [(b"location", location.encode("latin-1"))] if location is not None else []
+        raw += [(b"content-length", b"%d" % len(body)), (b"content-type", b"application/json")]
+        self.raw_headers = raw
+
+
+def _json(body: bytes, status: int = 200, location: str | None = None) -> Response:
+    return _JSONResponse(body, status, location)
 
 
 # -- GET /downlinks ---------------------------------------------------------------
@@ -179,19 +216,28 @@ def _origin(request: Request) -> str:
 
 
 def _render_page(origin: str, mock: Mock, owner: str, query: ListQuery, page: Page) -> bytes:
+    items = page.items
+    if not items:
+        return b'{"items":[]}'
     encoded = mock.store.encoded
-    parts = [b'{"items":[', b",".join([encoded(dl) for dl in page.items]), b"]"]
-    if page.items and (page.has_next or page.has_prev):
-        # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting).
-        prefix = f"{origin}/downlinks?{urlencode({**query.raw, 'limit': query.limit})}&cursor="
+    # Each downlink's cached JSON (`encoded` fills the cache when it is empty).
+    parts = [dl.encoded or encoded(dl) for dl in items]
+    tail = b"]"
+    if page.has_next or page.has_prev:
+        # The filters as sent, then limit, then the cursor (URL-safe base64: no quoting):
+        # what `urlencode` gives, the names being plain ASCII words.
+        filters = "".join([f"{name}={quote_plus(value)}&" for name, value in query.raw.items()])
+        prefix = f"{origin}/downlinks?{filters}limit={query.limit}&cursor="
         if page.has_next:
-            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[-1]), False)
-            parts += [b',"next":', orjson.dumps(prefix + cursor)]
+            cursor = mock.cursors.encode(query, owner, query.raw_key(items[-1]), False)
+            tail += b',"next":' + orjson.dumps(prefix + cursor)
         if page.has_prev:
-            cursor = mock.cursors.encode(query, owner, query.raw_key(page.items[0]), True)
-            parts += [b',"prev":', orjson.dumps(prefix + cursor)]
-    parts.append(b"}")
-    return b"".join(parts)
+            cursor = mock.cursors.encode(query, owner, query.raw_key(items[0]), True)
+            tail += b',"prev":' + orjson.dumps(prefix + cursor)
+    # One join of the whole page: the opening and closing ride on the first and last item.
+    parts[0] = b'{"items":[' + parts[0]
+    parts[-1] = parts[-1] + tail + b"}"
+    return b",".join(parts)
 
 
 # -- POST /downlinks --------------------------------------------------------------
@@ -212,7 +258,7 @@ async def create_downlink(request: Request, mock: Mock, caller: Principal) -> Re
         return _json(mock.store.encoded(preview), 201)
     dl = mock.store.create(owner, new, now)
     note_created(request, dl)
-    return _json(mock.store.encoded(dl), 201, {"Location": f"/downlinks/{dl.id}"})
+    return _json(mock.store.encoded(dl), 201, f"/downlinks/{dl.id}")
 
 
 # -- GET /downlinks/{downlinkId} ----------------------------------------------------

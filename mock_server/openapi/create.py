@@ -25,7 +25,7 @@ from mock_server.openapi.validation import (
     leaf_error,
     show_value,
 )
-from mock_server.openapi.values import KeyPath, json_type, unfit_values, violations
+from mock_server.openapi.values import KeyPath, all_fit, json_type, unfit_values, violations
 
 __all__ = ["CreateReader", "CREATE_OPERATION", "FEEDBACK_TIMEOUT_MIN_MS", "LORA_PORTS"]
 
@@ -37,6 +37,12 @@ LORA_PORTS = range(1, 224)
 """C5: LoRaWAN application ports; 0 is MAC traffic, 224 and up are reserved."""
 
 _Defaults = tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]
+
+_ATOMS = (str, int, float, bool, type(None))
+
+# The message's compact JSON text (C7), one encoder for every create (`json.dumps` with
+# arguments builds one per call).
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class CreateReader:
@@ -86,7 +92,8 @@ class CreateReader:
         defaults, switches = self._defaults_of(schema)
         for name, value in defaults.items():
             if name not in out:
-                out[name] = copy.deepcopy(value)
+                # A fresh copy of a mutable default; a number, text or null is shared.
+                out[name] = value if isinstance(value, _ATOMS) else copy.deepcopy(value)
         for name, variants in switches:
             tag = instance.get(name)
             variant = variants.get(tag) if isinstance(tag, str) else None
@@ -140,9 +147,13 @@ class CreateReader:
                 }
             ]
         found: list[tuple[KeyPath, str]] = []
-        unfit, fatal = unfit_values(
-            ((name,), value) for name, value in body.items() if name in self._create_properties
-        )
+        declared = [
+            (name, value) for name, value in body.items() if name in self._create_properties
+        ]
+        unfit: list[tuple[KeyPath, str]] = []
+        fatal = False
+        if not all_fit([value for _, value in declared]):
+            unfit, fatal = unfit_values(((name,), value) for name, value in declared)
         found.extend(unfit)
         if fatal:
             return None, violations(found)
@@ -218,7 +229,7 @@ class CreateReader:
         request = NewDownlink(
             network_id=report.device,
             instruction=instruction,
-            message=json.dumps(instruction, separators=(",", ":"), ensure_ascii=False),
+            message=_COMPACT.encode(instruction),
             method=self._with_defaults(self._method_schema, method),
             external_reference=body.get("externalReference"),
             retry_limit=int(fields.get("retryLimit", 0)),

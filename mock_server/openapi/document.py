@@ -102,6 +102,11 @@ class Document:
         self._schema_validators: dict[str, Validator] = {}
         self.operations = self._operations()
         self._query = {op: self._parameters(at, "query") for op, at in self.operations.items()}
+        # Per operation, its query parameters' names and the list an unknown one is told.
+        self._known_query = {
+            op: (frozenset(p.name for p in declared), ", ".join(p.name for p in declared) or "none")
+            for op, declared in self._query.items()
+        }
         self._path = {op: self._parameters(at, "path") for op, at in self.operations.items()}
         self._bodies = {
             op: self._validator_at(body_at)
@@ -252,8 +257,7 @@ class Document:
     def unknown_params(self, operation_id: str, names: Iterable[str]) -> list[Violation]:
         """A violation for each query parameter the operation does not declare, naming the
         ones it does (a typo such as `createdAfter` would otherwise select everything)."""
-        known = [p.name for p in self._query[operation_id]]
-        allowed = ", ".join(known) if known else "none"
+        known, allowed = self._known_query[operation_id]
         return [
             {
                 "parameter": name,

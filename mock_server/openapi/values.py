@@ -4,6 +4,7 @@ type, and violations rendered as E2 entries."""
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 from mock_server.http.problems import Violation
 from mock_server.openapi.validation import json_pointer, show_value
 
-__all__ = ["KeyPath", "coerce", "json_type", "unfit_values", "violations"]
+__all__ = ["KeyPath", "coerce", "json_type", "unfit_values", "all_fit", "violations"]
 
 KeyPath = tuple[str | int, ...]
 """Where a value sits: keys and indexes from the root."""
@@ -49,6 +50,21 @@ def _printable(number: int) -> bool:
     try:
         str(number)
     except ValueError:
+        return False
+    return True
+
+
+# Encodes only what `unfit_values` passes: a finite float (allow_nan), an int Python can
+# write (its repr), text UTF-8 can carry (checked on the output).
+_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, check_circular=False)
+
+
+def all_fit(values: list[Any]) -> bool:
+    """Whether `unfit_values` would find nothing in `values`: one encode in C, the walk
+    with paths left for a body that has something to report."""
+    try:
+        _STRICT.encode(values).encode("utf-8")
+    except (ValueError, TypeError, RecursionError):  # UnicodeEncodeError is a ValueError
         return False
     return True
 

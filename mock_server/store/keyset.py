@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from itertools import chain
+from itertools import chain, islice
 from typing import Any
 
 from mock_server.domain.model import Downlink
 from mock_server.store.base import Page
 from mock_server.store.qindex import Index, Tenant
 from mock_server.store.query import ListQuery
+from mock_server.store.shards import ShardedDict
 
 __all__ = ["Tenant", "Match", "Steps", "STEP", "page_steps"]
 
@@ -98,16 +99,34 @@ def _take(
     out: list[Downlink] = []
     if n <= 0:
         return out
-    for _, did in entries:
-        dl = by_id[did]
-        count.examined += 1
-        if count.examined % STEP == 0:
+    if match is None:
+        # Every entry is taken: look the first `n` up in one pass, then yield as often as
+        # the walk one by one would have.
+        ids = [did for _, did in islice(entries, n)]
+        out = by_id.values_of(ids) if isinstance(by_id, ShardedDict) else [by_id[i] for i in ids]
+        before = count.examined
+        count.examined = before + len(out)
+        for _ in range(count.examined // STEP - before // STEP):
             yield
-        if match is None or match(dl):
-            out.append(dl)
-            if len(out) >= n:
-                break
-    return out
+        return out
+    # A filter tests each: the ids are looked up a chunk at a time (entries past the last
+    # match may be looked up, never counted or taken).
+    size = min(max(n, 8), 256)
+    while True:
+        chunk = [did for _, did in islice(entries, size)]
+        if not chunk:
+            return out
+        found = (
+            by_id.values_of(chunk) if isinstance(by_id, ShardedDict) else [by_id[i] for i in chunk]
+        )
+        for dl in found:
+            count.examined += 1
+            if count.examined % STEP == 0:
+                yield
+            if match(dl):
+                out.append(dl)
+                if len(out) >= n:
+                    return out
 
 
 def _index_page(
@@ -260,25 +279,36 @@ def _walk(
     Forward: strictly after `start` in that order (from the beginning when None).
     Backwards: strictly before `start`, nearest first. Only `lo <= t < hi`.
     """
-    if not desc:
-        if forward:
-            pos = index.bisect_right(start) if start is not None else 0
-            if lo is not None:
-                pos = max(pos, index.bisect_left((lo,)))
-            for entry in index.islice(pos):
-                if hi is not None and entry[0] >= hi:
-                    return
-                yield entry
-        else:
-            assert start is not None
-            pos = index.bisect_left(start)
-            if hi is not None:
-                pos = min(pos, index.bisect_left((hi,)))
-            for entry in index.islice(0, pos, reverse=True):
-                if lo is not None and entry[0] < lo:
-                    return
-                yield entry
-        return
+    if desc:
+        return _walk_desc(index, start, forward, lo, hi)
+    # Ascending time: one slice of the index, its ends found by bisection (`(t,)` sorts
+    # before every `(t, id)`), so no entry is looked at in Python.
+    if forward:
+        pos = index.bisect_right(start) if start is not None else 0
+        if lo is not None:
+            pos = max(pos, index.bisect_left((lo,)))
+        stop = index.bisect_left((hi,)) if hi is not None else None
+        if stop is not None and stop <= pos:
+            return iter(())
+        return index.islice(pos, stop)
+    assert start is not None
+    pos = index.bisect_left(start)
+    if hi is not None:
+        pos = min(pos, index.bisect_left((hi,)))
+    first = index.bisect_left((lo,)) if lo is not None else 0
+    if pos <= first:
+        return iter(())
+    return index.islice(first, pos, reverse=True)
+
+
+def _walk_desc(
+    index: Index,
+    start: tuple[int, str] | None,
+    forward: bool,
+    lo: int | None,
+    hi: int | None,
+) -> Iterator[tuple[int, str]]:
+    """`_walk` in descending time."""
     # Descending time, but ties stay in ascending id order (L4): scan the other way and
     # turn each run of equal times around.
     in_range = (

@@ -53,7 +53,9 @@ class Clock:
         self.mode = mode
         self.speed = speed if mode is ClockMode.SCALED else 1.0
         self._lock = lock or threading.RLock()
-        self._timers: list[Timer] = []
+        # (due, seq, timer): the heap orders plain tuples in C, never calling Timer's
+        # generated comparisons (seq is unique, so the timer itself is never compared).
+        self._timers: list[tuple[int, int, Timer]] = []
         self._seq = itertools.count()
         self._firing_at: int | None = None
         self._configured_start = start
@@ -88,21 +90,21 @@ class Clock:
         """Run `action(due)` once the clock reaches `due`."""
         with self._lock:
             timer = Timer(due, next(self._seq), action)
-            heapq.heappush(self._timers, timer)
+            heapq.heappush(self._timers, (due, timer.seq, timer))
             return timer
 
     def run_due(self) -> int:
         """Fire every move due by now, in time order, each at its own instant. Returns count."""
         timers = self._timers
-        if not timers or timers[0].due > self.now():
+        if not timers or timers[0][0] > self.now():
             return 0  # the request path's whole cost when nothing is due
         with self._lock:
             return self._fire_until(self.now())
 
     def _fire_until(self, limit: int) -> int:
         fired = 0
-        while self._timers and self._timers[0].due <= limit:
-            timer = heapq.heappop(self._timers)
+        while self._timers and self._timers[0][0] <= limit:
+            timer = heapq.heappop(self._timers)[2]
             if timer.cancelled:
                 continue
             self._firing_at = timer.due

@@ -220,3 +220,26 @@ def test_e1_body_not_an_object(client: TestClient) -> None:
     data = problem(client.post("/downlinks", json=[1, 2]), 400)
     assert data["errors"][0]["pointer"] == "#"
     assert data["instance"] == "/downlinks"
+
+
+@pytest.mark.rule("C7")
+def test_c7_long_numbers_reach_the_message_exactly(client: TestClient) -> None:
+    # Read by the standard parser (orjson would turn the integer into a float).
+    content = (
+        b'{"instruction":[{"bn":"' + NID.encode() + b'"},{"n":"c","v":12345678901234567890123}],'
+        b'"method":{"protocol":"SMS"}}'
+    )
+    r = client.post("/downlinks", content=content, headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    assert '"v":12345678901234567890123' in r.json()["message"]
+
+
+@pytest.mark.rule("E2")
+def test_e2_a_number_past_the_float_range_is_reported(client: TestClient) -> None:
+    content = (
+        b'{"instruction":[{"bn":"' + NID.encode() + b'"},{"n":"c","v":1e400}],'
+        b'"method":{"protocol":"SMS"}}'
+    )
+    r = client.post("/downlinks", content=content, headers={"content-type": "application/json"})
+    found = problem(r, 400)
+    assert any("Infinity is not a JSON number" in e["detail"] for e in found["errors"])
