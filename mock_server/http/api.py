@@ -41,6 +41,8 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 # 19 digits in a row: a number orjson may not keep exact (it reads integers past 64 bits
 # as floats), so such a body takes the standard parser.
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+MAX_DEPTH = 64
+"""How deeply a JSON body may nest (arrays and objects); deeper is a 400 (E3)."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -87,9 +89,12 @@ async def read_json_body(request: Request, limit: int) -> Any:
         # error) and lone surrogates (an error): whatever it refuses, the standard parser
         # below reads again and explains.
         try:
-            return orjson.loads(body)
+            value = orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
+        else:
+            _refuse_deep(body, value)
+            return value
     try:
         # JSON text exchanged between systems is UTF-8 without a BOM (RFC 8259 8.1): the
         # bytes are decoded as exactly that, not sniffed as UTF-16/32 as `json.loads` of
@@ -112,7 +117,28 @@ async def read_json_body(request: Request, limit: int) -> Any:
         ) from None
     if _SURROGATE_ESCAPE.search(body):
         _refuse_lone_surrogates(value)
+    _refuse_deep(body, value)
     return value
+
+
+def _refuse_deep(body: bytes, value: Any) -> None:
+    """400 for a body nested deeper than MAX_DEPTH: validators recurse per level, and an
+    encoder refuses what is too deep to write back (nothing accepted may break a later
+    read). Most bodies hold too few brackets to be that deep, which two counts tell."""
+    if body.count(b"[") + body.count(b"{") <= MAX_DEPTH:
+        return
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequest(
+                "the body is not valid JSON",
+                errors=[{"pointer": "#", "detail": f"nested too deeply (over {MAX_DEPTH} levels)"}],
+            )
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
 
 
 def _refuse_lone_surrogates(value: Any) -> None:

@@ -145,3 +145,22 @@ def test_a4_an_oversized_token_is_verified_but_never_cached(client: TestClient, 
     assert client.get(f"/downlinks/{r.json()['id']}", headers=headers).status_code == 200
     assert headers["Authorization"] not in mock.auth._cache
     assert mock.auth._cache.keys() >= before.keys()
+
+
+@pytest.mark.rule("E3")
+@pytest.mark.parametrize("depth", [65, 300, 900])
+@pytest.mark.parametrize("path", ["/downlinks", "/__mock/downlinks"])
+def test_e3_a_body_nested_past_the_bound_is_a_400_anywhere(
+    client: TestClient, depth: int, path: str
+) -> None:
+    from mock_server.http.api import MAX_DEPTH
+
+    assert depth > MAX_DEPTH
+    deep = "[" * depth + "]" * depth
+    body = f'{{"instruction": {deep}, "method": {{"protocol": "SMS"}}}}'
+    if path.startswith("/__mock"):
+        body = f'[{{"networkId": "urn:dev:DEVEUI:01:", "method": {deep}}}]'
+    answer = client.post(path, content=body, headers={"content-type": "application/json"})
+    data = problem(answer, 400)
+    assert "nested too deeply" in data["errors"][0]["detail"]
+    assert client.get("/__mock/requests").status_code == 200
