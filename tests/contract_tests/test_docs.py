@@ -1,5 +1,5 @@
 """The documentation tells the truth: every check in the table with its rule, tag and mode;
-every rule id quoted word for word in rules.py (K3); the example workflow is valid."""
+every rule id quoted word for word from behaviour.md (K3); the example workflow is valid."""
 
 from __future__ import annotations
 
