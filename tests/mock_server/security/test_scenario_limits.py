@@ -195,21 +195,10 @@ def test_serve_scenario_refuses_a_lone_surrogate_in_a_file(tmp_path: Path) -> No
     path = tmp_path / "bad.json"
     path.write_text(SURROGATE_JSON)
     assert "\\ud800" in path.read_text()  # the escape, as a hand-written file has it
-    options: dict[str, Any] = dict(
-        host="127.0.0.1",
-        port=0,
-        auth="lenient",
-        secret=None,
-        jwks_file=None,
-        clock="real",
-        clock_start=None,
-        speed=1.0,
-        fixtures=(),
-        log_level="info",
-        public_url=None,
-    )
+    from tests.mock_server.cli.test_cli_serve import DEFAULTS
+
     with pytest.raises(click.BadParameter) as info:
-        build_config(**options, scenario=str(path))
+        build_config(**DEFAULTS, scenario=str(path))
     assert "lone surrogate" in info.value.format_message() and "description" in str(
         info.value.format_message()
     )
