@@ -96,6 +96,8 @@ class MockConfig:
     # loopback, and then generated at start when none is given; None on loopback: open.
     admin_token: str | None = None
     allowed_hosts: tuple[str, ...] = ()  # Host names answered on loopback besides localhost
+    store: str = "memory"  # "memory", or a Redis URL shared by several mocks
+    store_prefix: str = "downlinks-mock"  # the shared store's key prefix
 
     def __post_init__(self) -> None:
         if self.admin_token is None and not is_loopback(self.host):

@@ -256,6 +256,24 @@ class Faults:
     def list(self) -> list[Fault]:
         return list(self._faults)
 
+    def share(self, defined: Iterable[Any], applied: Mapping[str, int]) -> None:
+        """Hold the faults a shared store defines (`[id, body]` each, in order) with the
+        times each was applied by any process (mock_server/shared/): a fault this
+        process holds already keeps its draws and its waiting requests."""
+        with self._lock:
+            mine = {f.id: f for f in self._faults}
+            faults: list[Fault] = []
+            for fault_id, body in defined:
+                fault = mine.pop(fault_id, None)
+                if fault is None:
+                    fault = parse_fault(body)
+                    fault.id = fault_id
+                fault.applied = max(fault.applied, applied.get(fault_id, 0))
+                faults.append(fault)
+            self._faults = faults
+            self._refresh()
+            self._release(list(mine))
+
     def clear(self) -> None:
         """Remove every fault; requests waiting out a latency go on at once."""
         with self._lock:

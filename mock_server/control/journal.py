@@ -32,7 +32,7 @@ from mock_server.control.journal_render import (
     render_headers,
 )
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
-from mock_server.http.endpoint import created_downlink
+from mock_server.http.endpoint import SYNCED, created_downlink
 from mock_server.timeline.scenario_patterns import PatternKind, TextPattern, compile_pattern
 
 if TYPE_CHECKING:
@@ -251,6 +251,15 @@ class Journal:
         self._bytes = 0
         self._cleared_at = self._last
 
+    def load(self, entries: list[tuple[Any, ...]], seq: int, total_bytes: int) -> None:
+        """Hold `entries` (stored tuples, seq first, oldest first) instead of this
+        process's own: the shared journal's, read back (mock_server/shared/journal.py)."""
+        kept = self._entries = collections.deque(entries)
+        self._bytes = total_bytes
+        self._last = seq
+        first = kept[0][0] if kept else seq + 1
+        self._cleared_at = max(self._cleared_at, first - 1) if kept else seq
+
     def entries(self, where: JournalFilter | None = None) -> list[JournalEntry]:
         """The entries that match, oldest first (the newest `limit` when a limit is set)."""
         entries = [JournalEntry._make(raw) for raw in list(self._entries)]
@@ -308,6 +317,11 @@ class JournalMiddleware:
                 request_size += len(chunk)
             return message
 
+        recorded = False
+        # With a shared store the entry is written before the answer's last byte leaves,
+        # so a client that reads the journal from another process next finds it there.
+        early = mock.shared is not None
+
         async def send_(message: Message) -> None:
             nonlocal status, response_headers, response_size
             if message["type"] == "http.response.start":
@@ -318,24 +332,21 @@ class JournalMiddleware:
                 if response_size < limit:
                     response_body.append(chunk[: limit - response_size])
                 response_size += len(chunk)
+                if early and not message.get("more_body", False):
+                    await record()
             await send(message)
 
-        created: tuple[str | None, str | None] = (None, None)
-        try:
-            faults = mock.faults
-            if faults.active:
-                fault = faults.pick(scope["method"], scope["path"], scope["query_string"])
-                if fault is not None:
-                    fault_id = fault.id
-                    if await faults.inject(fault, scope, send_, send):
-                        return
-            await self.app(scope, receive_, send_)
+        async def record() -> None:
+            nonlocal recorded
+            if recorded:
+                return
+            recorded = True
+            created: tuple[str | None, str | None] = (None, None)
             if status == 201:
                 # The create handler hands over what it stored (a dry run stores nothing).
                 dl = created_downlink(scope)
                 if dl is not None:
                     created = (dl.id, dl.progression)
-        finally:
             path, query = scope["path"], scope["query_string"]
             if len(query) > limit:
                 query = query[: limit - len(TRUNCATED)] + TRUNCATED
@@ -350,7 +361,7 @@ class JournalMiddleware:
                 + min(request_size, limit)
                 + min(response_size, limit)
             )
-            journal.append(
+            await mock.record(
                 (
                     scope["method"],
                     path,
@@ -372,3 +383,19 @@ class JournalMiddleware:
                     cost,
                 )
             )
+
+        try:
+            if early:
+                # The faults other processes armed, and the state the handler reads.
+                await mock.sync()
+                scope.setdefault("state", {})[SYNCED] = True
+            faults = mock.faults
+            if faults.active:
+                fault = faults.pick(scope["method"], scope["path"], scope["query_string"])
+                if fault is not None and await mock.claim_fault(fault):
+                    fault_id = fault.id
+                    if await faults.inject(fault, scope, send_, send):
+                        return
+            await self.app(scope, receive_, send_)
+        finally:
+            await record()

@@ -6,7 +6,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.control.faults import parse_fault
 from mock_server.control.journal import filter_from
 from mock_server.control.parsing import json_response, parse, reject
 from mock_server.mock import Mock
@@ -26,34 +25,36 @@ async def requests(request: Request) -> Response:
     mock = _mock(request)
     if request.method == "DELETE":
         await parse(request, "clearJournal")
-        mock.journal.clear()
+        await mock.clear_journal()
         return Response(status_code=204)
     try:
         where = filter_from((await parse(request, "readJournal")).query)
     except PatternError as exc:
         error = {"parameter": "path", "detail": f"not a glob the mock can match: {exc}"}
         raise reject("the request is invalid", [error]) from None
-    return json_response(mock.journal.to_json(where))
+    return json_response((await mock.read_journal()).to_json(where))
 
 
 async def faults(request: Request) -> Response:
     """M8: add a fault (POST, 201), list them (GET), or remove them all (DELETE)."""
     mock = _mock(request)
     if request.method == "POST":
-        spec = parse_fault((await parse(request, "addFault")).body)
-        return json_response(mock.faults.add(spec).to_json(), 201)
+        body = (await parse(request, "addFault")).body
+        return json_response((await mock.add_fault(body)).to_json(), 201)
     if request.method == "DELETE":
         await parse(request, "clearFaults")
-        mock.faults.clear()
+        await mock.clear_faults()
         return Response(status_code=204)
     await parse(request, "listFaults")
+    if mock.shared is not None:
+        await mock.sync()  # the faults other processes armed, with their counts
     return json_response([fault.to_json() for fault in mock.faults.list()])
 
 
 async def fault(request: Request) -> Response:
     """M8: remove one fault; 404 when no fault has that id."""
     parsed = await parse(request, "removeFault")
-    _mock(request).faults.remove(parsed.path["faultId"])
+    await _mock(request).clear_faults(parsed.path["faultId"])
     return Response(status_code=204)
 
 

@@ -37,10 +37,10 @@ class Parsed:
     body: Any = None
 
 
-def mock_of(request: Request) -> Mock:
+async def mock_of(request: Request) -> Mock:
     """The running mock, with what has fallen due fired first (T3)."""
     mock: Mock = request.app.state.mock
-    mock.tick()
+    await mock.sync()
     return mock
 
 

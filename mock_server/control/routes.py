@@ -18,6 +18,7 @@ from mock_server.control.parsing import json_response, mock_of, parse, reject
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
 from mock_server.mock import Mock
 from mock_server.openapi.control import control_document_bytes
+from mock_server.timeline.clock import Clock
 from mock_server.timeline.scenarios import parse_duration
 
 __all__ = ["routes"]
@@ -26,14 +27,14 @@ __all__ = ["routes"]
 async def health(request: Request) -> Response:
     """M1: liveness, version and auth mode (the contract suite picks full mode on it)."""
     await parse(request, "health")
-    mock = mock_of(request)
+    mock = await mock_of(request)
     return json_response({"status": "ok", "version": mock.version, "auth": mock.auth.mode.value})
 
 
 async def reset(request: Request) -> Response:
     """M2: back to the start: fixtures reloaded, clock at its start."""
     await parse(request, "reset")
-    mock_of(request).reset()
+    await (await mock_of(request)).reset_all()
     return Response(status_code=204)
 
 
@@ -46,22 +47,28 @@ async def clock(request: Request) -> Response:
     `"backwards": true`, set it back (nothing fires, no history changes: T2)."""
     if request.method == "GET":
         await parse(request, "readClock")
-        return json_response(_clock_body(mock_of(request)))
+        return json_response(_clock_body(await mock_of(request)))
     body = (await parse(request, "moveClock")).body
-    mock = mock_of(request)
+    mock = await mock_of(request)
     key = "advance" if "advance" in body else "set"
     try:
         if key == "advance":
             value = body["advance"]  # 60000.0 is an integer to JSON Schema
-            mock.clock.advance(parse_duration(int(value) if not isinstance(value, str) else value))
+            millis = parse_duration(int(value) if not isinstance(value, str) else value)
+            await mock.change_clock(lambda clock: clock.advance(millis))
         elif body.get("backwards"):
             instant = parse_rfc3339(body["set"])
-            if instant <= mock.clock.now():
-                mock.clock.rewind(instant)
-            else:  # "backwards" allows going back; forward is as without it
-                mock.clock.set(instant)
+
+            def back(clock: Clock) -> None:
+                if instant <= clock.now():
+                    clock.rewind(instant)
+                else:  # "backwards" allows going back; forward is as without it
+                    clock.set(instant)
+
+            await mock.change_clock(back)
         else:
-            mock.clock.set(parse_rfc3339(body["set"]))
+            instant = parse_rfc3339(body["set"])
+            await mock.change_clock(lambda clock: clock.set(instant))
     except ValueError as exc:  # "PT" with nothing in it, or past the end of time (T1)
         error = {"pointer": f"#/{key}", "detail": str(exc)}
         raise reject("the clock change is invalid", [error]) from None

@@ -30,7 +30,7 @@ _SCENARIO_SOURCE = "the request body"
 
 async def scenario(request: Request) -> Response:
     """M6: the current scenario (GET), or load or swap the one new downlinks get (PUT)."""
-    mock = mock_of(request)
+    mock = await mock_of(request)
     engine = mock.progressions
     if request.method == "GET":
         await parse(request, "readScenario")
@@ -62,7 +62,7 @@ async def scenario(request: Request) -> Response:
             f"the scenario is invalid ({len(exc.problems)} problem(s)); nothing changed",
             errors=exc.errors(),
         ) from None
-    engine.use(loaded)
+    await mock.use_scenario(loaded)
     return json_response(engine.describe())
 
 

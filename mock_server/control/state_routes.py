@@ -13,7 +13,7 @@ from mock_server.control.parsing import CHUNK, json_response, mock_of, parse, re
 from mock_server.control.seeding import clashes, devices_from, downlinks_from
 from mock_server.domain.errors import Conflict, IdTaken, ReferenceTaken
 from mock_server.domain.model import Downlink, Status
-from mock_server.http.problems import NotFound, Unauthorized, Violation
+from mock_server.http.problems import Unauthorized, Violation
 from mock_server.mock import Mock
 
 __all__ = ["routes"]
@@ -49,7 +49,7 @@ async def seed_downlinks(request: Request) -> Response:
     not stall other clients), then the clashes and the insert in one step under the lock
     (for at most 10,000 records, a tenth of a second).
     """
-    mock = mock_of(request)
+    mock = await mock_of(request)
     records = (await parse(request, "seedDownlinks", body_limit=mock.config.seed_body_limit)).body
     owner = _default_owner(mock, request)
     now = mock.clock.now()
@@ -73,43 +73,38 @@ async def seed_downlinks(request: Request) -> Response:
     store = mock.store
     with store.lock:
         found = clashes(store, downlinks, now)
-        if found:
-            raise _conflict(found)
-        try:
-            store.seed(downlinks)
-        except (IdTaken, ReferenceTaken):  # not for a store `clashes` reads right
-            raise _conflict(
-                [{"pointer": "#", "detail": "a record clashes with what is stored"}]
-            ) from None
+    if found:
+        raise _conflict(found)
+    try:
+        await mock.seed(downlinks)
+    except (IdTaken, ReferenceTaken, Conflict):  # a shared store's, changed meanwhile
+        raise _conflict(
+            [{"pointer": "#", "detail": "a record clashes with what is stored"}]
+        ) from None
     return json_response(rendered, 201)
 
 
 async def seed_devices(request: Request) -> Response:
     """M3: register (replace) the tags that `q` matches exactly."""
-    mock = mock_of(request)
+    mock = await mock_of(request)
     records = (await parse(request, "seedDevices", body_limit=mock.config.seed_body_limit)).body
     devices = devices_from(records)
-    mock.store.register_devices(devices)
+    await mock.register_devices(devices)
     return json_response([{"networkId": nid, "tags": tags} for nid, tags in devices], 201)
 
 
 async def transition(request: Request) -> Response:
     """M4: move a downlink as S1 allows, logged as S2 says (retry limits do not apply)."""
     parsed = await parse(request, "transition")
-    mock = mock_of(request)
+    mock = await mock_of(request)
     downlink_id = parsed.path["downlinkId"]
-    store = mock.store
-    with store.lock:
-        dl = store.find(downlink_id)
-        if dl is None:
-            raise NotFound(f"no downlink with id {downlink_id!r}")
-        store.transition(
-            dl,
-            Status(parsed.body["status"]),
-            mock.clock.now(),
-            error_code=parsed.body.get("errorCode"),
-        )
-        return Response(store.encoded(dl), media_type="application/json")
+    dl = await mock.move(
+        downlink_id,
+        Status(parsed.body["status"]),
+        mock.clock.now(),
+        error_code=parsed.body.get("errorCode"),
+    )
+    return Response(mock.store.encoded(dl), media_type="application/json")
 
 
 routes = [

@@ -18,6 +18,7 @@ import orjson
 
 from mock_server.control.seeding import devices_from, downlinks_from
 from mock_server.domain.errors import DomainError
+from mock_server.domain.model import Downlink
 from mock_server.domain.timefmt import parse_rfc3339
 from mock_server.http.problems import MockError
 from mock_server.openapi.control import FIXTURE_SCHEMA_URI, control_spec
@@ -133,18 +134,25 @@ class FixtureSet:
     devices: list[Any]
     downlinks: list[Any]
 
-    def apply(self, store: Any, now: int) -> None:
-        """Register the devices and store the downlinks (fresh objects each time, for M2).
-
-        FixtureError when the records clash with what is stored (another fixture file's
-        ids) or break T2 against `now` (a modifiedAt before a defaulted createdAt)."""
+    def prepare(self, now: int) -> tuple[list[tuple[str, dict[str, str]]], list[Downlink]]:
+        """The devices and the downlinks to store (fresh objects each time, for M2);
+        FixtureError when the records break T2 against `now` (a modifiedAt before a
+        defaulted createdAt)."""
         downlinks, errors = downlinks_from(self.downlinks, default_owner=DEFAULT_OWNER, now=now)
         if errors:
             raise FixtureError(
                 self.path,
                 [f"downlinks{e['pointer'][1:].replace('/', '.')}: {e['detail']}" for e in errors],
             )
-        store.register_devices(devices_from(self.devices))
+        return devices_from(self.devices), downlinks
+
+    def apply(self, store: Any, now: int) -> None:
+        """Register the devices and store the downlinks (fresh objects each time, for M2).
+
+        FixtureError when the records clash with what is stored (another fixture file's
+        ids) or break T2 against `now` (a modifiedAt before a defaulted createdAt)."""
+        devices, downlinks = self.prepare(now)
+        store.register_devices(devices)
         try:
             store.seed(downlinks)
         except (MockError, DomainError) as exc:  # a 409: taken by another fixture file

@@ -30,7 +30,15 @@ from mock_server.http.auth import Principal
 if TYPE_CHECKING:
     from mock_server.mock import Mock
 
-__all__ = ["endpoint", "ticked", "note_created", "created_downlink", "Handler", "Endpoint"]
+__all__ = [
+    "SYNCED",
+    "endpoint",
+    "ticked",
+    "note_created",
+    "created_downlink",
+    "Handler",
+    "Endpoint",
+]
 
 Handler = Callable[[Request, "Mock", Principal], Awaitable[Response]]
 """A public operation's handler: the request, the running mock and the authenticated caller."""
@@ -40,16 +48,21 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 # The key under the ASGI scope's "state" (Starlette's `request.state`) of a created downlink.
 _CREATED = "created_downlink"
+# ... and the flag of a request whose state was brought up to now already (the journal
+# middleware does it first when the store is shared, to see every process's faults).
+SYNCED = "synced"
 
 
-def ticked(request: Request) -> Mock:
+async def ticked(request: Request) -> Mock:
     """The running mock, after firing the moves that have fallen due (T3).
 
     The first step of every request: the public operations take it through `endpoint`,
     the control-plane routes call it themselves.
     """
     mock: Mock = request.app.state.mock
-    mock.tick()
+    state = request.scope.get("state")
+    if not (isinstance(state, dict) and state.get(SYNCED)):
+        await mock.sync()
     return mock
 
 
@@ -60,7 +73,7 @@ def endpoint(scope: str) -> Callable[[Handler], Endpoint]:
     def wrap(handler: Handler) -> Endpoint:
         @wraps(handler)
         async def run(request: Request) -> Response:
-            mock = ticked(request)
+            mock = await ticked(request)
             caller = mock.auth.authenticate(request.headers.get("authorization"), scope)
             return await handler(request, mock, caller)
 

@@ -29,6 +29,7 @@ __all__ = [
     "problem_for",
     "problem_response",
     "PROBLEM_MEDIA_TYPE",
+    "StoreUnavailable",
 ]
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -112,6 +113,14 @@ class UnsupportedMediaType(MockError):
     status = 415
     type = "/problems/unsupported-media-type"
     title = "Unsupported media type"
+
+
+class StoreUnavailable(MockError):
+    """503: the shared store cannot be reached, or is too busy with one downlink."""
+
+    status = 503
+    type = "/problems/store-unavailable"
+    title = "Service unavailable"
 
 
 # The answer of each domain error family (the nearest listed class decides).

@@ -95,27 +95,54 @@ class MemoryStore:
         """Store a new PENDING downlink (C6, C7); with `dry_run`, only build it (C8)."""
         with self.lock:
             self.reserve_check(owner, new.external_reference)
-            dl = Downlink(
-                id=str(uuid.uuid4()),
-                owner=owner,
-                network_id=new.network_id,
-                status=Status.PENDING,
-                created_at=now,
-                modified_at=now,
-                message=new.message,
-                external_reference=new.external_reference,
-                logs=[LogEntry(now, "DOWNLINK_ACCEPTED")],
-                method=new.method,
-                retry_limit=new.retry_limit,
-                feedback_timeout_ms=new.feedback_timeout_ms,
-                parts=new.parts,
-            )
+            dl = self.build(owner, new, now)
             if dry_run:
                 return dl
             self._insert(dl)
             for hook in self.on_create:
                 hook(dl)
             return dl
+
+    @staticmethod
+    def build(owner: str, new: NewDownlink, now: int) -> Downlink:
+        """The new PENDING downlink `new` makes, under a fresh id (C7); stored nowhere."""
+        return Downlink(
+            id=str(uuid.uuid4()),
+            owner=owner,
+            network_id=new.network_id,
+            status=Status.PENDING,
+            created_at=now,
+            modified_at=now,
+            message=new.message,
+            external_reference=new.external_reference,
+            logs=[LogEntry(now, "DOWNLINK_ACCEPTED")],
+            method=new.method,
+            retry_limit=new.retry_limit,
+            feedback_timeout_ms=new.feedback_timeout_ms,
+            parts=new.parts,
+        )
+
+    def put(self, dl: Downlink) -> Downlink:
+        """Store `dl` as it is: a new one is inserted, a stored one of that id takes its
+        changing fields (status, stamps, logs, retries), in place, so that whatever holds
+        the stored object sees the change. The shared store's copy is kept this way
+        (mock_server/shared/): nothing is checked, the change was judged where it was made.
+        """
+        with self.lock:
+            old = self._by_id.get(dl.id)
+            if old is None:
+                self._insert(dl)
+                return dl
+            if old.modified_at != dl.modified_at:
+                self._tenants[old.owner].restamp(old, dl.modified_at)
+            old.status = dl.status
+            old.modified_at = dl.modified_at
+            old.logs = dl.logs
+            old.retries = dl.retries
+            old.progression = dl.progression
+            old.encoded = None
+            self.version += 1
+            return old
 
     def seed(self, downlinks: list[Downlink]) -> None:
         """Store prepared downlinks all or nothing (M3): IdTaken or ReferenceTaken (409)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -111,13 +112,16 @@ class Progressions:
 
     # -- timelines ---------------------------------------------------------------------
 
-    def start(self, dl: Downlink) -> None:
-        """Give a new downlink its progression and schedule its first step."""
+    def start(self, dl: Downlink, *, ordinal: int | None = None) -> None:
+        """Give a new downlink its progression and schedule its first step. `ordinal` is
+        its creation ordinal under a seeded scenario when another counter keeps it (the
+        shared store's); this engine counts them itself otherwise."""
         scenario = self.scenario
         progression = scenario.choose(dl)
         dl.progression = progression.name
-        ordinal = self._ordinal
-        self._ordinal += 1
+        if ordinal is None:
+            ordinal = self._ordinal
+            self._ordinal += 1
         if progression.still:
             return
         key = None if scenario.seed is None else f"{scenario.seed}:{ordinal}".encode()
@@ -129,7 +133,7 @@ class Progressions:
     def _schedule_next(self, tl: _Timeline, base: int) -> None:
         if tl.index < len(tl.steps):
             due = base + self._delay(tl, tl.steps[tl.index].delay)
-            tl.timer = self.clock.schedule(due, partial(self._fire, tl))
+            tl.timer = self.clock.schedule(due, partial(self._fire, tl), tl.dl.id)
         else:
             tl.timer = None
             if tl.deadline is None:
@@ -194,7 +198,7 @@ class Progressions:
         timeout = tl.dl.feedback_timeout_ms or tl.progression.feedback_timeout_ms
         if timeout and tl.deadline is None:
             due = tl.dl.modified_at + timeout
-            tl.deadline = self.clock.schedule(due, partial(self._expire, tl))
+            tl.deadline = self.clock.schedule(due, partial(self._expire, tl), tl.dl.id)
 
     def _disarm(self, tl: _Timeline) -> None:
         if tl.deadline is not None:
@@ -242,6 +246,59 @@ class Progressions:
                 out.append(Upcoming(due, due, Status.FAILED, 0, FEEDBACK_TIMEOUT, timeout=True))
             out.sort(key=lambda u: (u.earliest, u.latest))
             return out
+
+    # -- timelines as data (the shared store keeps them between processes) -------------
+
+    def export(self, downlink_id: str) -> dict[str, Any] | None:
+        """The downlink's live timeline as plain data (`adopt` plays it on), or None."""
+        tl = self._timelines.get(downlink_id)
+        if tl is None or tl.done:
+            return None
+        timer = tl.timer.due if tl.timer is not None and not tl.timer.cancelled else None
+        deadline = tl.deadline
+        return {
+            "progression": tl.progression.name,
+            "retrying": tl.steps is not tl.progression.steps,
+            "index": tl.index,
+            "seen": tl.seen,
+            "delivered": tl.delivered,
+            "key": None if tl.key is None else tl.key.decode(),
+            "draws": tl.draws,
+            "timer": timer,
+            "deadline": None if deadline is None or deadline.cancelled else deadline.due,
+        }
+
+    def adopt(self, dl: Downlink, state: Mapping[str, Any] | None, scenario: Scenario) -> None:
+        """Make `state` (from `export`, under `scenario`) the downlink's timeline here,
+        replacing any it had; None: it has none. Timers are scheduled at the due instants
+        the state holds, so nothing is drawn again."""
+        self.forget(dl.id)
+        if state is None:
+            return
+        progression = scenario.progressions.get(state["progression"])
+        if progression is None:
+            return  # a scenario without it (never for a state this engine exported)
+        key = state["key"]
+        tl = _Timeline(dl, progression, None if key is None else str(key).encode())
+        if state["retrying"]:
+            tl.steps = progression.retry_steps
+        tl.index = int(state["index"])
+        tl.seen = int(state["seen"])
+        tl.delivered = int(state["delivered"])
+        tl.draws = int(state["draws"])
+        self.live += 1
+        self._timelines[dl.id] = tl
+        if state["timer"] is not None:
+            tl.timer = self.clock.schedule(int(state["timer"]), partial(self._fire, tl), dl.id)
+        if state["deadline"] is not None:
+            due = int(state["deadline"])
+            tl.deadline = self.clock.schedule(due, partial(self._expire, tl), dl.id)
+
+    def forget(self, downlink_id: str) -> None:
+        """End the downlink's timeline here, if it has one, changing nothing stored."""
+        tl = self._timelines.get(downlink_id)
+        if tl is not None:
+            self._end(tl)
 
     # -- helpers -----------------------------------------------------------------------
 

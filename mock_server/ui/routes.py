@@ -37,9 +37,9 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 _NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _mock(request: Request) -> Mock:
+async def _mock(request: Request) -> Mock:
     mock: Mock = request.app.state.mock
-    mock.tick()  # what fell due moves before it is shown (T3)
+    await mock.sync()  # what fell due moves before it is shown (T3)
     return mock
 
 
@@ -101,8 +101,8 @@ async def public_spec(request: Request) -> Response:
 
 async def state(request: Request) -> Response:
     """What the page polls: small, and each part changes when its view must be redrawn."""
-    mock = _mock(request)
-    entries = mock.journal.entries()
+    mock = await _mock(request)
+    entries = (await mock.read_journal()).entries()
     return _json(
         {
             "version": mock.store.version,
@@ -134,7 +134,7 @@ def _row(dl: Downlink) -> dict[str, Any]:
 
 async def downlinks(request: Request) -> Response:
     """Every client's downlinks, filtered (client, status, q, times), sorted, keyset-paged."""
-    mock = _mock(request)
+    mock = await _mock(request)
     items = request.query_params.multi_items()
     names = [name for name, _ in items]
     repeated = {name for name in names if names.count(name) > 1}
@@ -170,7 +170,7 @@ async def downlink(request: Request) -> Response:
     """One downlink as its owner sees it, plus what only the mock knows: the owner, the
     method, the progression and the moves it still has scheduled (S4), and the moves
     and cancels the rules allow from here (S1, X3)."""
-    mock = _mock(request)
+    mock = await _mock(request)
     downlink_id = request.path_params["downlinkId"]
     with mock.store.lock:
         dl = mock.store.find(downlink_id)

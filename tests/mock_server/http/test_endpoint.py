@@ -28,7 +28,7 @@ def _app(mock: Mock, seen: list[Any]) -> Starlette:
         return JSONResponse({"ok": True})
 
     async def control(request: Request) -> Response:
-        seen.append(("control", ticked(request).clock.pending))
+        seen.append(("control", (await ticked(request)).clock.pending))
         return JSONResponse({"ok": True})
 
     async def on_error(request: Request, exc: Exception) -> Response:

@@ -1,0 +1,1 @@
+"""State shared by several mock processes through Redis (docs/shared-mock.md)."""

@@ -1,0 +1,97 @@
+"""One downlink's change worked out off-line, on a copy: what the shared store commits.
+
+Processes sharing a store never change their own copy of the state directly: each works
+out a change on a private copy of the one downlink it touches (with the same lifecycle and
+progression engine as the memory store), then commits the result only if nobody changed
+that downlink meanwhile (mock_server/shared/redis_state.py). Every process then applies
+the committed change to its copy, so all of them hold the same state.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any, cast
+
+from mock_server.config import ClockMode
+from mock_server.domain import lifecycle
+from mock_server.domain.model import Downlink, LogEntry, Status
+from mock_server.shared.codec import dump_downlink, load_downlink
+from mock_server.store.base import Store
+from mock_server.timeline.clock import Clock
+from mock_server.timeline.progression import Progressions
+from mock_server.timeline.scenarios import Scenario
+
+__all__ = ["copy_downlink", "play_due", "play_start", "play_cancel", "play_move"]
+
+Timeline = Mapping[str, Any]
+
+
+class _LoneStore:
+    """The store the progression engine sees while it plays one downlink: each change is
+    judged by the lifecycle and written into that downlink only."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.version = 0
+
+    def transition(
+        self,
+        dl: Downlink,
+        target: Status,
+        at: int,
+        *,
+        error_code: str | None = None,
+        parts: int | None = None,
+        entries: list[LogEntry] | None = None,
+    ) -> Downlink:
+        change = lifecycle.plan_move(
+            dl, target, at, error_code=error_code, parts=parts, entries=entries
+        )
+        lifecycle.apply(dl, change)
+        return dl
+
+    def append_logs(self, dl: Downlink, entries: list[LogEntry], at: int) -> Downlink:
+        lifecycle.apply(dl, lifecycle.plan_append(dl, entries, at))
+        return dl
+
+
+def copy_downlink(dl: Downlink) -> Downlink:
+    """A deep copy that shares nothing with `dl`."""
+    return load_downlink(dump_downlink(dl))
+
+
+def _engine(now: int, scenario: Scenario) -> Progressions:
+    clock = Clock(ClockMode.MANUAL, now)
+    return Progressions(clock, cast(Store, _LoneStore()), scenario)
+
+
+def play_start(dl: Downlink, scenario: Scenario, ordinal: int | None) -> dict[str, Any] | None:
+    """Give the new downlink `dl` its progression (S4); its timeline, or None when it
+    has none (a still progression)."""
+    engine = _engine(dl.created_at, scenario)
+    engine.start(dl, ordinal=0 if ordinal is None else ordinal)
+    return engine.export(dl.id)
+
+
+def play_due(
+    dl: Downlink, timeline: Timeline, scenario: Scenario, now: int
+) -> tuple[Downlink, dict[str, Any] | None]:
+    """Fire every move of the downlink's timeline due by `now`, each at its own instant
+    (T3), on a copy: the changed copy and what is left of the timeline."""
+    copy = copy_downlink(dl)
+    engine = _engine(now, scenario)
+    engine.adopt(copy, timeline, scenario)
+    engine.clock.run_due()
+    return copy, engine.export(copy.id)
+
+
+def play_cancel(dl: Downlink, forced: bool, at: int) -> Downlink:
+    """X1-X4 on a copy: NotCancellable (409) when the rule refuses."""
+    lifecycle.check_cancel(dl.status, forced)
+    return _LoneStore().transition(copy_downlink(dl), Status.CANCELLED, at)
+
+
+def play_move(dl: Downlink, target: Status, at: int, error_code: str | None) -> Downlink:
+    """M4 on a copy: IllegalMove (409) when S1 forbids it."""
+    return _LoneStore().transition(copy_downlink(dl), target, at, error_code=error_code)

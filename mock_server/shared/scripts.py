@@ -1,0 +1,123 @@
+"""The Lua scripts that make each shared change all or nothing (Redis runs a script
+atomically: no other client's command runs in between).
+
+Every change is also appended to the change log (a Redis stream) with a sequence number
+from one counter, so each process applies the changes in one order and notices a gap.
+Keys are passed in KEYS in the order `Keys.for_script` lists them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL", "JOURNAL_APPEND"]
+
+# Appends ARGV[n] (the event, with "@SEQ@" where the sequence number goes) to the log.
+_LOG = """
+local function log(event)
+  local seq = redis.call('INCR', KEYS[6])
+  local body = string.gsub(event, '"@SEQ@"', tostring(seq), 1)
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[1], '*', 'e', body)
+  return seq
+end
+"""
+
+# KEYS: downlinks - - refs log seq. ARGV: maxlen id refkey value - event.
+# C6: a client's externalReference is taken by the first create only. A value is
+# "revision|[downlink, timeline]".
+CREATE = (
+    _LOG
+    + """
+if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return -1 end
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return -2 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[2]) end
+return log(ARGV[6])
+"""
+)
+
+# KEYS: downlinks - - refs log seq. ARGV: maxlen id expected-revision value - event.
+# 0 when the downlink's revision moved on (another change was committed first) or it is
+# gone (a reset).
+COMMIT = (
+    _LOG
+    + """
+local old = redis.call('HGET', KEYS[1], ARGV[2])
+if not old then return 0 end
+local rev = tonumber(string.match(old, '^(%d+)|'))
+if rev ~= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+return log(ARGV[6])
+"""
+)
+
+# KEYS: downlinks - - refs log seq. ARGV: maxlen event count, then (id refkey value)
+# each. M3: all or nothing; -1 when an id is taken, -2 when a reference is.
+SEED = (
+    _LOG
+    + """
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do
+  local id, ref = ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  if redis.call('HEXISTS', KEYS[1], id) == 1 then return -1 end
+  if ref ~= '' and redis.call('HEXISTS', KEYS[4], ref) == 1 then return -2 end
+end
+for i = 0, n - 1 do
+  local id, ref = ARGV[4 + 3 * i], ARGV[5 + 3 * i]
+  redis.call('HSET', KEYS[1], id, ARGV[6 + 3 * i])
+  if ref ~= '' then redis.call('HSET', KEYS[4], ref, id) end
+end
+return log(ARGV[2])
+"""
+)
+
+# KEYS: dev - - - log seq. ARGV: maxlen event count, then (networkId tags) each.
+DEVICES = (
+    _LOG
+    + """
+local n = tonumber(ARGV[3])
+for i = 0, n - 1 do
+  redis.call('HSET', KEYS[1], ARGV[4 + 2 * i], ARGV[5 + 2 * i])
+end
+return log(ARGV[2])
+"""
+)
+
+# KEYS: downlinks - - refs log seq devices ordinal control control-version journal
+# journal-bytes faults-applied.
+# ARGV: maxlen event clock scenario. M2: everything emptied, the clock and scenario set
+# back; the log keeps counting (a process that missed the reset sees its event).
+RESET = (
+    _LOG
+    + """
+redis.call('UNLINK', KEYS[1], KEYS[4], KEYS[7], KEYS[8], KEYS[11], KEYS[12], KEYS[13])
+redis.call('HSET', KEYS[9], 'clock', ARGV[3], 'scenario', ARGV[4], 'faults', '[]')
+redis.call('INCR', KEYS[10])
+return log(ARGV[2])
+"""
+)
+
+# KEYS: ctl ctlv. ARGV: expected ctlv (or '' for any), then field value pairs.
+# M5, M6, M8: 0 when another process changed the control state first.
+CONTROL = """
+local v = tonumber(redis.call('GET', KEYS[2]) or '0')
+if ARGV[1] ~= '' and v ~= tonumber(ARGV[1]) then return 0 end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+return redis.call('INCR', KEYS[2])
+"""
+
+# KEYS: journal journal-bytes journal-seq. ARGV: size total-bytes entry-cost entry.
+# M7: the entry gets the next seq; the oldest go while over the count or the bytes.
+JOURNAL_APPEND = """
+local seq = redis.call('INCR', KEYS[3])
+local entry = string.gsub(ARGV[4], '"@SEQ@"', tostring(seq), 1)
+redis.call('RPUSH', KEYS[1], ARGV[3] .. '|' .. entry)
+local bytes = redis.call('INCRBY', KEYS[2], ARGV[3])
+local size, total = tonumber(ARGV[1]), tonumber(ARGV[2])
+local len = redis.call('LLEN', KEYS[1])
+while len > 1 and (len > size or bytes > total) do
+  local old = redis.call('LPOP', KEYS[1])
+  local cost = tonumber(string.match(old, '^(%d+)|'))
+  bytes = redis.call('DECRBY', KEYS[2], cost)
+  len = len - 1
+end
+return seq
+"""
