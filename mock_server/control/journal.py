@@ -33,6 +33,7 @@ from mock_server.control.journal_render import (
 )
 from mock_server.domain.timefmt import format_ms, parse_rfc3339
 from mock_server.http.endpoint import SYNCED, created_downlink
+from mock_server.http.problems import StoreUnavailable
 from mock_server.timeline.scenario_patterns import PatternKind, TextPattern, compile_pattern
 
 if TYPE_CHECKING:
@@ -387,7 +388,11 @@ class JournalMiddleware:
         try:
             if early:
                 # The faults other processes armed, and the state the handler reads.
-                await mock.sync()
+                try:
+                    await mock.sync()
+                except StoreUnavailable as exc:
+                    await exc.to_response(scope["path"])(scope, receive_, send_)
+                    return
                 scope.setdefault("state", {})[SYNCED] = True
             faults = mock.faults
             if faults.active:

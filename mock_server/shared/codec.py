@@ -7,6 +7,7 @@ epoch milliseconds, so a downlink read back is the one written.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -77,8 +78,15 @@ def load_downlink(data: list[Any]) -> Downlink:
 
 def dumps(value: Any) -> bytes:
     """JSON bytes, keys sorted (equal values give equal bytes)."""
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        # An integer past 64 bits (a retryLimit of 10**30 is valid): the slower encoder.
+        return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
 
 
 def loads(data: bytes | str) -> Any:
-    return orjson.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return json.loads(data)  # integers past 64 bits (see `dumps`)

@@ -300,6 +300,7 @@ class RedisState:
     async def _load(self, r: aioredis.Redis) -> None:
         """Everything from Redis, from scratch (at start, or after falling behind)."""
         keys = self.keys
+        self._ready = False
         secret = os.urandom(32)
         await _done(r.set(keys.secret, secret, nx=True))
         self.mock.cursors = CursorCodec(await _done(r.get(keys.secret)))
@@ -342,7 +343,6 @@ class RedisState:
             [self.keys.control, self.keys.control_version],
             ["", "clock", dumps(control), "scenario", self.scenario_digest, "faults", b"[]"],
         )
-        self._ready = True
         await self._load_fixtures(r)
 
     async def _load_fixtures(self, r: aioredis.Redis) -> None:

@@ -32,10 +32,30 @@ def auth(client: str = "client-a", scopes: tuple[str, ...] = SCOPES, **kw: Any) 
     return {"Authorization": f"Bearer {mint_token(client, scopes, **kw)}"}
 
 
+STORES = ["memory", "redis"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`pytestmark = pytest.mark.both_stores` runs a module's tests that use `app` against
+    each store (the shared one on a real redis-server)."""
+    if metafunc.definition.get_closest_marker("both_stores") and "store" in metafunc.fixturenames:
+        metafunc.parametrize("store", STORES, indirect=True)
+
+
 @pytest.fixture
-def app() -> Any:
+def store(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The store settings of `app`: the memory store unless a module asks for both."""
+    if getattr(request, "param", "memory") == "memory":
+        return {}
+    url: str = request.getfixturevalue("redis_url")
+    base, _, prefix = url.partition("#")
+    return {"store": base, "store_prefix": prefix or "downlinks-mock"}
+
+
+@pytest.fixture
+def app(store: dict[str, str]) -> Any:
     return create_app(
-        MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START_MS, scenario="static")
+        MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START_MS, scenario="static", **store)
     )
 
 
@@ -60,3 +80,14 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert isinstance(data["type"], str) and data["type"].startswith("/problems/")
     assert data["title"] and data["detail"]
     return data
+
+
+_counter = iter(range(1, 1 << 30))
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """TEMPORARY: a prefix on the local redis at 6399."""
+    import os
+
+    return f"redis://127.0.0.1:6399/0#t{os.getpid()}-{next(_counter)}"

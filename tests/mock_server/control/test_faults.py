@@ -13,6 +13,8 @@ from mock_server.config import ClockMode, MockConfig
 from mock_server.server import MockServer
 from tests.mock_server.conftest import START_MS, auth, body
 
+pytestmark = pytest.mark.both_stores
+
 
 def make_app() -> Any:
     return create_app(

@@ -12,6 +12,8 @@ from mock_server.config import ClockMode, MockConfig
 from mock_server.control.journal import BODY_LIMIT, Journal
 from tests.mock_server.conftest import START, START_MS, auth, body
 
+pytestmark = pytest.mark.both_stores
+
 
 def make_client(**config: Any) -> TestClient:
     cfg = MockConfig(clock_mode=ClockMode.MANUAL, clock_start=START_MS, **config)

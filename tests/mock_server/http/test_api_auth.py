@@ -12,6 +12,8 @@ from mock_server.config import AuthMode, ClockMode, MockConfig
 from mock_server.domain.timefmt import parse_rfc3339
 from tests.mock_server.conftest import START_MS, auth, body, problem
 
+pytestmark = pytest.mark.both_stores
+
 OPERATIONS = [
     ("GET", "/downlinks", "downlink.read"),
     ("POST", "/downlinks", "downlink.write"),

@@ -9,6 +9,8 @@ from starlette.testclient import TestClient
 
 from tests.mock_server.conftest import NID, START, auth, body, problem
 
+pytestmark = pytest.mark.both_stores
+
 # The M4 path from PENDING to each status (S1).
 PATHS = {
     "PENDING": [],

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 
 from tests.mock_server.conftest import NID, START, auth, body, problem
 
+pytestmark = pytest.mark.both_stores
+
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 
 

@@ -12,6 +12,8 @@ from starlette.testclient import TestClient
 from mock_server.domain.timefmt import format_ms
 from tests.mock_server.conftest import NID, START_MS, auth, body, problem
 
+pytestmark = pytest.mark.both_stores
+
 T1 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 
 

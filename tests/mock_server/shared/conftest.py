@@ -35,14 +35,3 @@ def pair(redis_url: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
         with httpx.Client(base_url=one.base_url, headers=auth(), timeout=10) as a:
             with httpx.Client(base_url=two.base_url, headers=auth(), timeout=10) as b:
                 yield a, b
-
-
-_counter = iter(range(1, 1 << 30))
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """TEMPORARY: a prefix on the local redis at 6399."""
-    import os
-
-    return f"redis://127.0.0.1:6399/0#t{os.getpid()}-{next(_counter)}"

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mock_server.server import MockServer
-from tests.mock_server.conftest import auth, body
+from mock_server.server import MockServer, free_port
+from tests.mock_server.conftest import auth, body, problem
 from tests.mock_server.shared.conftest import shared_config
 
 Pair = tuple[httpx.Client, httpx.Client]
@@ -189,3 +193,59 @@ def test_a_restart_keeps_downlinks_cursors_and_timelines(redis_url: str) -> None
             assert b.post("/__mock/clock", json={"advance": "PT10M"}).status_code == 200
             for downlink_id in made:
                 assert b.get(f"/downlinks/{downlink_id}").json()["status"] == "DELIVERED"
+
+
+def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
+                return process
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("redis-server did not start")
+
+
+@pytest.mark.rule("E1")
+def test_a_store_that_is_down_answers_503_and_recovers_by_itself(tmp_path: Path) -> None:
+    port = free_port()
+    redis = _redis_server(port, tmp_path)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        with MockServer(shared_config(url)) as server:
+            with httpx.Client(base_url=server.base_url, headers=auth(), timeout=10) as a:
+                made = _create(a)
+                redis.terminate()
+                redis.wait()
+                for request in (
+                    a.build_request("GET", f"/downlinks/{made['id']}"),
+                    a.build_request("POST", "/downlinks", json=body()),
+                    a.build_request("GET", "/downlinks"),
+                    a.build_request("POST", "/__mock/reset"),
+                ):
+                    down = a.send(request)
+                    data = problem(down, 503)
+                    assert "127.0.0.1" in data["detail"]
+                    assert down.headers["retry-after"] == "1"
+                redis = _redis_server(port, tmp_path)
+                # Back, but empty (no persistence): the mock starts over with it.
+                assert a.get("/downlinks").status_code == 200
+                again = _create(a)
+                assert a.get(f"/downlinks/{again['id']}").status_code == 200
+    finally:
+        redis.terminate()
+        redis.wait()
