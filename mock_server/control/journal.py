@@ -254,7 +254,7 @@ class Journal:
 
     def load(self, entries: list[tuple[Any, ...]], seq: int, total_bytes: int) -> None:
         """Hold `entries` (stored tuples, seq first, oldest first) instead of this
-        process's own: the shared journal's, read back (mock_server/shared/journal.py)."""
+        process's own: the shared journal's, read back (mock_server/store/redis/journal.py)."""
         kept = self._entries = collections.deque(entries)
         self._bytes = total_bytes
         self._last = seq
@@ -321,7 +321,7 @@ class JournalMiddleware:
         recorded = False
         # With a shared store the entry is written before the answer's last byte leaves,
         # so a client that reads the journal from another process next finds it there.
-        early = mock.shared is not None
+        early = mock.state.shared
 
         async def send_(message: Message) -> None:
             nonlocal status, response_headers, response_size
@@ -362,7 +362,7 @@ class JournalMiddleware:
                 + min(request_size, limit)
                 + min(response_size, limit)
             )
-            await mock.record(
+            await mock.state.record(
                 (
                     scope["method"],
                     path,
@@ -389,7 +389,7 @@ class JournalMiddleware:
             if early:
                 # The faults other processes armed, and the state the handler reads.
                 try:
-                    await mock.sync()
+                    await mock.state.sync()
                 except StoreUnavailable as exc:
                     await exc.to_response(scope["path"])(scope, receive_, send_)
                     return
@@ -397,7 +397,7 @@ class JournalMiddleware:
             faults = mock.faults
             if faults.active:
                 fault = faults.pick(scope["method"], scope["path"], scope["query_string"])
-                if fault is not None and await mock.claim_fault(fault):
+                if fault is not None and await mock.state.claim_fault(fault):
                     fault_id = fault.id
                     if await faults.inject(fault, scope, send_, send):
                         return

@@ -282,7 +282,7 @@ async def create_downlink(request: Request, mock: Mock, caller: Principal) -> Re
         # C8: everything is validated, uniqueness included, and nothing is stored.
         preview = mock.store.create(owner, new, now, dry_run=True)
         return _json(mock.store.encoded(preview), 201)
-    dl = await mock.create(owner, new, now)
+    dl = await mock.state.create(owner, new, now)
     note_created(request, dl)
     return _json(mock.store.encoded(dl), 201, f"/downlinks/{dl.id}")
 
@@ -306,7 +306,7 @@ async def cancel_downlink(request: Request, mock: Mock, caller: Principal) -> Re
     params, _, _ = _params(request, mock, "cancelDownlink")
     forced = bool(params.get("forced", False))
     downlink_id = request.path_params["downlinkId"]
-    await mock.cancel(caller.client_id, downlink_id, forced, mock.clock.now())
+    await mock.state.cancel(caller.client_id, downlink_id, forced, mock.clock.now())
     return Response(status_code=202)
 
 

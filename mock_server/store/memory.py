@@ -126,7 +126,7 @@ class MemoryStore:
         """Store `dl` as it is: a new one is inserted, a stored one of that id takes its
         changing fields (status, stamps, logs, retries), in place, so that whatever holds
         the stored object sees the change. The shared store's copy is kept this way
-        (mock_server/shared/): nothing is checked, the change was judged where it was made.
+        (mock_server/store/redis/): nothing is checked, the change was judged where it was made.
         """
         with self.lock:
             old = self._by_id.get(dl.id)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mock_server.shared.codec import dumps, loads
+from mock_server.store.redis.codec import dumps, loads
 
 if TYPE_CHECKING:
-    from mock_server.shared.redis_state import RedisState
+    from mock_server.store.redis.state import RedisStore
 
 __all__ = ["append", "refresh", "clear", "encode_entry", "decode_entry"]
 
@@ -52,7 +52,7 @@ def decode_entry(raw: bytes) -> tuple[Any, ...]:
     return (seq, *fields)
 
 
-async def append(state: RedisState, fields: tuple[Any, ...]) -> None:
+async def append(state: RedisStore, fields: tuple[Any, ...]) -> None:
     """Append one exchange to the shared journal (the oldest go past its budgets)."""
     journal = state.mock.journal
     keys = state.keys
@@ -64,7 +64,7 @@ async def append(state: RedisState, fields: tuple[Any, ...]) -> None:
         )
 
 
-async def refresh(state: RedisState) -> None:
+async def refresh(state: RedisStore) -> None:
     """Load every process's entries into this process's journal, to be read."""
     keys = state.keys
     async with state.reaching() as r:
@@ -77,7 +77,7 @@ async def refresh(state: RedisState) -> None:
     state.mock.journal.load(entries, int(seq or 0), int(total or 0))
 
 
-async def clear(state: RedisState) -> None:
+async def clear(state: RedisStore) -> None:
     """Empty the shared journal (its seq goes on counting)."""
     keys = state.keys
     async with state.reaching() as r:

@@ -14,7 +14,7 @@ import pytest
 
 from mock_server.server import MockServer, free_port
 from tests.mock_server.conftest import auth, body, problem
-from tests.mock_server.shared.conftest import shared_config
+from tests.mock_server.store.redis.conftest import shared_config
 
 Pair = tuple[httpx.Client, httpx.Client]
 

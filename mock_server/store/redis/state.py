@@ -8,9 +8,9 @@ one process, by the same code. Redis holds the truth:
   the device registry, the control state (clock, scenario, faults) and the journal;
 - a change log (a stream) of every change, numbered by one counter.
 
-A change is worked out on a private copy of the one downlink it touches (shared/play.py)
+A change is worked out on a private copy of the one downlink it touches (store/redis/play.py)
 and committed by a Lua script only if the downlink's revision is still the one the copy
-was made from (shared/scripts.py); the script appends the change to the log in the same
+was made from (store/redis/scripts.py); the script appends the change to the log in the same
 step. Before each request is answered the process applies the log's new changes (`sync`),
 and then fires the moves that have fallen due (T3): whichever process commits a due move
 first wins, the others' commits are refused and they read the winner's. So a move fires
@@ -32,23 +32,25 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from mock_server.config import MockConfig
+from mock_server.control.faults import Fault, parse_fault
+from mock_server.control.journal import Journal
 from mock_server.domain.errors import Conflict, NotFound, ReferenceTaken
 from mock_server.domain.model import Downlink, NewDownlink, Status
 from mock_server.http.problems import StoreUnavailable
-from mock_server.shared import scripts
-from mock_server.shared.codec import dump_downlink, dumps, load_downlink, loads
-from mock_server.shared.play import play_cancel, play_due, play_move, play_start
 from mock_server.store.memory import MemoryStore
 from mock_server.store.query import CursorCodec
+from mock_server.store.redis import journal, scripts
+from mock_server.store.redis.codec import dump_downlink, dumps, load_downlink, loads
+from mock_server.store.redis.play import play_cancel, play_due, play_move, play_start
 from mock_server.timeline.clock import Clock
 from mock_server.timeline.scenarios import Scenario, parse_scenario
 
 if TYPE_CHECKING:
     from mock_server.mock import Mock
 
-__all__ = ["RedisState", "Keys", "masked", "scenario_digest"]
+__all__ = ["RedisStore", "Keys", "masked", "scenario_digest"]
 
-log = logging.getLogger("mock_server.shared")
+log = logging.getLogger("mock_server.store.redis")
 
 T = TypeVar("T")
 
@@ -128,8 +130,11 @@ def _reference(owner: str, reference: str | None) -> str:
     return "" if reference is None else f"{owner}\x1f{reference}"
 
 
-class RedisState:
-    """One process's view of the shared state, and the way every change reaches it."""
+class RedisStore:
+    """One process's view of the shared state, and the way every change reaches it
+    (an `AsyncStore`, store/base.py)."""
+
+    shared = True
 
     def __init__(self, mock: Mock, config: MockConfig) -> None:
         self.mock = mock
@@ -192,7 +197,7 @@ class RedisState:
         return await self._scripts[name](keys=keys, args=args)
 
     async def run_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        """Run one of the scripts of shared/scripts.py (inside `reaching`)."""
+        """Run one of the scripts of store/redis/scripts.py (inside `reaching`)."""
         self._redis()
         return await self._script(name, keys, args)
 
@@ -508,7 +513,7 @@ class RedisState:
         return await self._rework(downlink_id, lambda dl: play_cancel(dl, forced, at))
 
     async def move(
-        self, downlink_id: str, target: Status, at: int, error_code: str | None
+        self, downlink_id: str, target: Status, at: int, error_code: str | None = None
     ) -> Downlink:
         """M4 on the shared state: NotFound, or IllegalMove (409)."""
         return await self._rework(downlink_id, lambda dl: play_move(dl, target, at, error_code))
@@ -632,14 +637,15 @@ class RedisState:
                 return
         raise StoreUnavailable("the faults changed under this change too often; try again")
 
-    async def add_fault(self, body: dict[str, Any]) -> Any:
+    async def add_fault(self, body: dict[str, Any]) -> Fault:
         """M8: arm a fault for every process; the fault as this process holds it."""
+        parse_fault(body)  # a bad one is refused before anything is shared
         async with self.reaching() as r:
             fault_id = f"f{await _done(r.incr(self.keys.fault_ids))}"
         await self._faults_changed(lambda defined: [*defined, [fault_id, body]])
         return next(f for f in self.mock.faults.list() if f.id == fault_id)
 
-    async def remove_faults(self, fault_id: str | None) -> None:
+    async def remove_faults(self, fault_id: str | None = None) -> None:
         """M8: remove every fault, or one (NotFound when no fault has that id)."""
         await self.sync()
         if fault_id is not None and all(f.id != fault_id for f in self.mock.faults.list()):
@@ -648,10 +654,29 @@ class RedisState:
             lambda defined: [] if fault_id is None else [d for d in defined if d[0] != fault_id]
         )
 
-    async def claim_fault(self, fault: Any) -> bool:
+    async def claim_fault(self, fault: Fault) -> bool:
         """Count one application of `fault` across processes: False once it has been
         applied its `times` already."""
+        if fault.times is None:
+            return True
         async with self.reaching() as r:
             applied = int(await _done(r.hincrby(self.keys.faults_applied, fault.id, 1)))
         fault.applied = max(fault.applied, applied)
-        return bool(applied <= fault.times)
+        return fault.times is None or applied <= fault.times
+
+    # -- the journal (M7) ---------------------------------------------------------------
+
+    async def record(self, fields: tuple[Any, ...]) -> None:
+        """Journal one exchange; a store that cannot be reached loses the entry, with a
+        warning, rather than the answer."""
+        try:
+            await journal.append(self, fields)
+        except StoreUnavailable as exc:
+            log.warning("an exchange was not journaled: %s", exc.detail)
+
+    async def read_journal(self) -> Journal:
+        await journal.refresh(self)
+        return self.mock.journal
+
+    async def clear_journal(self) -> None:
+        await journal.clear(self)
