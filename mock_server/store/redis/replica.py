@@ -1,0 +1,460 @@
+"""The shared store's copy in each process, kept in step with Redis (docs/shared-mock.md).
+
+Each process keeps a whole copy of the state in its own memory (a `MemoryStore`, the
+progressions, the clock), so reads, filters, sorts and pages are answered exactly as by
+one process, by the same code. Redis holds the truth:
+
+- every downlink with its timeline and a revision, in one hash, and the references (C6),
+  the device registry, the control state (clock, scenario, faults) and the journal;
+- a change log (a stream) of every change, numbered by one counter.
+
+A change is worked out on a private copy of the one downlink it touches (store/redis/play.py)
+and committed by a Lua script only if the downlink's revision is still the one the copy
+was made from (store/redis/scripts.py); the script appends the change to the log in the same
+step. Before each request is answered the process applies the log's new changes (`sync`),
+and then fires the moves that have fallen due (T3): whichever process commits a due move
+first wins, the others' commits are refused and they read the winner's. So a move fires
+once, a cancel racing it gives one history, and a page walk may hop between processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from mock_server.config import MockConfig
+from mock_server.domain.errors import Conflict
+from mock_server.domain.model import Downlink
+from mock_server.http.problems import StoreUnavailable
+from mock_server.store.memory import MemoryStore
+from mock_server.store.query import CursorCodec
+from mock_server.store.redis import scripts
+from mock_server.store.redis.codec import dump_downlink, dumps, load_downlink, loads
+from mock_server.store.redis.play import play_due
+from mock_server.timeline.scenarios import Scenario, parse_scenario
+
+if TYPE_CHECKING:
+    from mock_server.mock import Mock
+
+__all__ = [
+    "Replica",
+    "Keys",
+    "masked",
+    "scenario_digest",
+    "reply",
+    "stored_value",
+    "parse_stored",
+    "reference_key",
+    "StoreUnavailable",
+]
+
+log = logging.getLogger("mock_server.store.redis")
+
+T = TypeVar("T")
+
+
+async def reply(result: Awaitable[T] | T) -> T:
+    """A redis-py asyncio command's reply (its types allow the sync client's too)."""
+    return await cast(Awaitable[T], result)
+
+
+LOG_LENGTH = 100_000
+"""Changes the log keeps (about): a process further behind than this reloads everything."""
+READ_BATCH = 2_000
+"""Changes read from the log in one round trip."""
+ATTEMPTS = 8
+"""How often a change is worked out again when another process changed the downlink first."""
+TIMEOUT_S = 2.0
+"""The longest a Redis command may take before the request is answered 503."""
+
+
+def masked(url: str) -> str:
+    """`url` with any password replaced by `***` (for banners and error messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host += f":{parts.port}"
+    user = parts.username or ""
+    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
+
+
+def scenario_digest(source: str, document: Any) -> str:
+    """The name under which a scenario is shared: a digest of what it was loaded from."""
+    return hashlib.sha256(dumps([source, document])).hexdigest()[:32]
+
+
+class Keys:
+    """The Redis keys of one shared mock, all under its prefix (`--store-prefix`)."""
+
+    def __init__(self, prefix: str) -> None:
+        def key(name: str) -> str:
+            return f"{prefix}:{name}"
+
+        self.downlinks = key("downlinks")  # id -> "rev|[downlink, timeline]"
+        self.references = key("refs")  # owner \x1f externalReference -> id (C6)
+        self.devices = key("devices")  # networkId -> tags (M3)
+        self.log = key("log")  # the change log (a stream)
+        self.seq = key("seq")  # the change log's counter
+        self.ordinal = key("ordinal")  # creation ordinals under a seeded scenario (S4)
+        self.control = key("control")  # clock, scenario, faults
+        self.control_version = key("control-version")
+        self.scenarios = key("scenarios")  # digest -> [source, document]
+        self.secret = key("cursor-secret")  # L7: one key for every process's cursors
+        self.initialised = key("initialised")  # set once the fixtures are loaded
+        self.journal = key("journal")  # M7: "cost|entry", oldest first
+        self.journal_bytes = key("journal-bytes")
+        self.journal_seq = key("journal-seq")
+        self.fault_ids = key("fault-ids")
+        self.faults_applied = key("faults-applied")  # M8: fault id -> times applied
+
+    def changes(self) -> list[str]:
+        """KEYS of the scripts that change downlinks (scripts.py)."""
+        return [self.downlinks, "", "", self.references, self.log, self.seq]
+
+
+def stored_value(dl: Downlink, timeline: dict[str, Any] | None, rev: int) -> bytes:
+    return b"%d|" % rev + dumps([dump_downlink(dl), timeline])
+
+
+def parse_stored(raw: bytes) -> tuple[int, Downlink, dict[str, Any] | None]:
+    rev, _, rest = raw.partition(b"|")
+    dl, timeline = loads(rest)
+    return int(rev), load_downlink(dl), timeline
+
+
+def reference_key(owner: str, reference: str | None) -> str:
+    return "" if reference is None else f"{owner}\x1f{reference}"
+
+
+class Replica:
+    """One process's copy of the shared state: loaded from Redis, kept current from its
+    change log (`sync`), and the due moves it sees fired (T3)."""
+
+    def __init__(self, mock: Mock, config: MockConfig) -> None:
+        self.mock = mock
+        assert isinstance(mock.store, MemoryStore)  # the copy of the state is in memory
+        self.mirror: MemoryStore = mock.store
+        self.url = config.store
+        self.name = masked(config.store)
+        self.keys = Keys(config.store_prefix)
+        self._client: aioredis.Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._scripts: dict[str, Any] = {}
+        self._asked = 0  # syncs asked for
+        self._done = 0  # the last ask a finished sync covered
+        self._ready = False
+        self._seq = 0  # the last change applied
+        self._last_id = b"0-0"  # its id in the log
+        self._control_version: bytes | None = None
+        self._revs: dict[str, int] = {}
+        self._timeline_scenario: dict[str, str] = {}  # downlink id -> scenario digest
+        self._scenarios: dict[str, Scenario] = {}
+        self.scenario_digest = ""
+        self._configured = mock.progressions.configured
+
+    # -- connection and errors -----------------------------------------------------
+
+    def _redis(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            # One client per event loop: an asyncio connection belongs to the loop it
+            # was made on (tests run one app on several loops in turn).
+            self._client = aioredis.Redis.from_url(
+                self.url,
+                socket_timeout=TIMEOUT_S,
+                socket_connect_timeout=TIMEOUT_S,
+                retry_on_timeout=False,
+            )
+            self._loop = loop
+            self._lock = asyncio.Lock()
+            self._scripts = {
+                name: self._client.register_script(getattr(scripts, name))
+                for name in ("CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
+            }
+            self._scripts["JOURNAL"] = self._client.register_script(scripts.JOURNAL_APPEND)
+        return self._client
+
+    @asynccontextmanager
+    async def reaching(self) -> AsyncIterator[aioredis.Redis]:
+        """The client, with every Redis failure turned into a 503 naming the store."""
+        try:
+            yield self._redis()
+        except RedisError as exc:
+            raise StoreUnavailable(
+                f"the shared store {self.name} cannot be reached ({exc.__class__.__name__}: "
+                f"{exc}); try again once it is back",
+                headers={"Retry-After": "1"},
+            ) from None
+
+    async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._scripts[name](keys=keys, args=args)
+
+    async def run_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        """Run one of the scripts of store/redis/scripts.py (inside `reaching`)."""
+        self._redis()
+        return await self._script(name, keys, args)
+
+    # -- keeping up ----------------------------------------------------------------
+
+    async def sync(self) -> None:
+        """Apply every change committed before this call, then fire what fell due (T3).
+
+        Concurrent calls share the work: a call returns once a sync that began after it
+        was made has finished."""
+        self._asked += 1
+        ask = self._asked
+        async with self.reaching():
+            async with self._lock:
+                if self._done >= ask:
+                    return
+                covers = self._asked
+                await self._sync_once()
+                self._done = covers
+
+    async def _sync_once(self) -> None:
+        r = self._redis()
+        if not self._ready:
+            await self._load(r)
+        await self._catch_up(r)
+        await self._fire_due(r)
+
+    async def _catch_up(self, r: aioredis.Redis) -> None:
+        while True:
+            pipe = r.pipeline(transaction=False)
+            pipe.xread({self.keys.log: self._last_id}, count=READ_BATCH)
+            pipe.get(self.keys.control_version)
+            pipe.get(self.keys.seq)
+            read, control_version, seq = await pipe.execute()
+            if int(seq or 0) < self._seq:
+                await self._load(r)  # the store lost what it had (a Redis restarted empty)
+                continue
+            entries = read[0][1] if read else []
+            if entries and not await self._apply(r, entries):
+                await self._load(r)  # a gap: changes were trimmed before this process read them
+                continue
+            if control_version != self._control_version:
+                await self._load_control(r)
+            if len(entries) < READ_BATCH:
+                return
+
+    async def _apply(self, r: aioredis.Redis, entries: list[Any]) -> bool:
+        events = [loads(fields[b"e"]) for _, fields in entries]
+        wanted = {
+            ev[5]["scenario"]
+            for ev in events
+            if ev[0] == "put" and ev[5] is not None and ev[5]["scenario"] not in self._scenarios
+        }
+        await self._fetch_scenarios(r, wanted)
+        store = self.mirror
+        for (entry_id, _), ev in zip(entries, events, strict=True):
+            kind, seq = ev[0], ev[1]
+            if seq <= self._seq:
+                continue
+            if seq != self._seq + 1:
+                return False
+            if kind == "put":
+                self._put(ev[2], ev[3], load_downlink(ev[4]), ev[5])
+            elif kind == "seed":
+                for data in ev[2]:
+                    if data[0] not in self._revs:
+                        self._revs[data[0]] = 1
+                        store.put(load_downlink(data))
+            elif kind == "devices":
+                store.register_devices([(nid, tags) for nid, tags in ev[2]])
+            elif kind == "reset":
+                self._forget_all()
+            self._seq = seq
+            self._last_id = entry_id
+        return True
+
+    def _put(self, downlink_id: str, rev: int, dl: Downlink, timeline: Any) -> None:
+        if rev <= self._revs.get(downlink_id, 0):
+            return  # this process has that revision or a later one already
+        self._revs[downlink_id] = rev
+        stored = self.mirror.put(dl)
+        engine = self.mock.progressions
+        if timeline is None:
+            engine.forget(downlink_id)
+            self._timeline_scenario.pop(downlink_id, None)
+            return
+        digest = timeline["scenario"]
+        scenario = self._scenarios.get(digest)
+        if scenario is None:
+            engine.forget(downlink_id)  # never: its scenario is fetched before applying
+            return
+        self._timeline_scenario[downlink_id] = digest
+        engine.adopt(stored, timeline, scenario)
+
+    def _forget_all(self) -> None:
+        mock = self.mock
+        with mock.store.lock:
+            mock.clock.reset()  # drops every timer; the control state sets the time again
+            mock.store.reset()
+            mock.progressions.reset()
+            self._revs.clear()
+            self._timeline_scenario.clear()
+            self.scenario_digest = ""  # the control state names the scenario again
+
+    async def _load(self, r: aioredis.Redis) -> None:
+        """Everything from Redis, from scratch (at start, or after falling behind)."""
+        keys = self.keys
+        self._ready = False
+        secret = os.urandom(32)
+        await reply(r.set(keys.secret, secret, nx=True))
+        self.mock.cursors = CursorCodec(await reply(r.get(keys.secret)))
+        if await reply(r.set(keys.initialised, b"1", nx=True)):
+            await self._initialise(r)
+        pipe = r.pipeline(transaction=True)
+        pipe.get(keys.seq)
+        pipe.xrevrange(keys.log, count=1)
+        seq, last = await pipe.execute()
+        self._forget_all()
+        self._seq = int(seq or 0)
+        self._last_id = last[0][0] if last else b"0-0"
+        self._control_version = None
+        await self._load_control(r)
+        devices = await reply(r.hgetall(keys.devices))
+        self.mock.store.register_devices(
+            [(nid.decode(), loads(tags)) for nid, tags in devices.items()]
+        )
+        digests: set[str] = set()
+        rows: list[tuple[str, int, Downlink, Any]] = []
+        async for key, raw in r.hscan_iter(keys.downlinks, count=1000):
+            rev, dl, timeline = parse_stored(raw)
+            rows.append((key.decode(), rev, dl, timeline))
+            if timeline is not None:
+                digests.add(timeline["scenario"])
+            if len(rows) % 10_000 == 0:
+                await asyncio.sleep(0)
+        await self._fetch_scenarios(r, digests - set(self._scenarios))
+        for downlink_id, rev, dl, timeline in rows:
+            self._put(downlink_id, rev, dl, timeline)
+        self._ready = True
+
+    async def _initialise(self, r: aioredis.Redis) -> None:
+        """The first process on an empty store sets the clock and scenario it was given
+        and loads its fixtures."""
+        self.scenario_digest = await self._share_scenario(r, self._configured)
+        control = self.mock.clock.state()
+        await self._script(
+            "CONTROL",
+            [self.keys.control, self.keys.control_version],
+            ["", "clock", dumps(control), "scenario", self.scenario_digest, "faults", b"[]"],
+        )
+        await self._load_fixtures(r)
+
+    async def _load_fixtures(self, r: aioredis.Redis) -> None:
+        now = self.mock.clock.now()
+        for fixture in self.mock.fixtures:
+            devices, downlinks = fixture.prepare(now)
+            if devices:
+                await self._devices(r, devices)
+            if downlinks:
+                await self._seed(r, downlinks)
+
+    async def _fetch_scenarios(self, r: aioredis.Redis, digests: set[str]) -> None:
+        for digest in digests:
+            raw = await reply(r.hget(self.keys.scenarios, digest))
+            if raw is None:
+                continue
+            source, document = loads(raw)
+            self._scenarios[digest] = parse_scenario(document, source)
+
+    async def _share_scenario(self, r: aioredis.Redis, scenario: Scenario) -> str:
+        digest = scenario_digest(scenario.source, scenario.document)
+        shared = dumps([scenario.source, scenario.document])
+        await reply(r.hset(self.keys.scenarios, digest, shared))  # type: ignore[arg-type]
+        self._scenarios[digest] = scenario
+        return digest
+
+    async def _load_control(self, r: aioredis.Redis) -> None:
+        pipe = r.pipeline(transaction=True)
+        pipe.get(self.keys.control_version)
+        pipe.hgetall(self.keys.control)
+        version, control = await pipe.execute()
+        mock = self.mock
+        if b"clock" in control:
+            mock.clock.adopt(loads(control[b"clock"]))
+        digest = control.get(b"scenario", b"").decode()
+        if digest and digest != self.scenario_digest:
+            await self._fetch_scenarios(r, {digest} - set(self._scenarios))
+            scenario = self._scenarios.get(digest)
+            if scenario is not None:
+                mock.progressions.use(scenario)
+                self.scenario_digest = digest
+        if b"faults" in control:
+            applied = await reply(r.hgetall(self.keys.faults_applied))
+            mock.faults.share(
+                loads(control[b"faults"]), {k.decode(): int(v) for k, v in applied.items()}
+            )
+        self._control_version = version
+
+    # -- due moves (T3) ----------------------------------------------------------------
+
+    async def _fire_due(self, r: aioredis.Redis) -> None:
+        mock = self.mock
+        now = mock.clock.now()
+        due = mock.clock.due_keys(now)
+        if not due:
+            return
+        commits: list[tuple[str, int, bytes, bytes]] = []
+        with mock.store.lock:
+            for downlink_id in due:
+                dl = mock.store.find(downlink_id)
+                timeline = mock.progressions.export(downlink_id)
+                digest = self._timeline_scenario.get(downlink_id)
+                if dl is None or timeline is None or digest is None:
+                    continue
+                changed, left = play_due(dl, timeline, self._scenarios[digest], now)
+                if left is not None:
+                    left["scenario"] = digest
+                rev = self._revs[downlink_id]
+                event = dumps(["put", "@SEQ@", downlink_id, rev + 1, dump_downlink(changed), left])
+                commits.append((downlink_id, rev, stored_value(changed, left, rev + 1), event))
+        pipe = r.pipeline(transaction=False)
+        for downlink_id, rev, value, event in commits:
+            await self._scripts["COMMIT"](
+                keys=self.keys.changes(),
+                args=[LOG_LENGTH, downlink_id, rev, value, b"", event],
+                client=pipe,
+            )
+        await pipe.execute()
+        # Refused commits (another process fired first) come back as its changes.
+        await self._catch_up(r)
+
+    async def _seed(self, r: aioredis.Redis, downlinks: list[Downlink]) -> None:
+        args: list[Any] = [
+            LOG_LENGTH,
+            dumps(["seed", "@SEQ@", [dump_downlink(d) for d in downlinks]]),
+        ]
+        args.append(len(downlinks))
+        for dl in downlinks:
+            args += [
+                dl.id,
+                reference_key(dl.owner, dl.external_reference),
+                stored_value(dl, None, 1),
+            ]
+        result = await self._script("SEED", self.keys.changes(), args)
+        if result == -1:
+            raise Conflict("a record's id is taken already; nothing changed")
+        if result == -2:
+            raise Conflict("a record's externalReference is taken already; nothing changed")
+
+    async def _devices(self, r: aioredis.Redis, devices: list[tuple[str, dict[str, str]]]) -> None:
+        keys = self.keys
+        args: list[Any] = [LOG_LENGTH, dumps(["devices", "@SEQ@", devices]), len(devices)]
+        for nid, tags in devices:
+            args += [nid, dumps(tags)]
+        await self._script("DEVICES", [keys.devices, "", "", "", keys.log, keys.seq], args)
