@@ -216,12 +216,24 @@ class Replica:
         self._asked += 1
         ask = self._asked
         async with self.reaching():
-            async with self._lock:
+            lock = self._lock
+            try:
+                # Bounded: behind a sync waiting out a Redis that does not answer, the
+                # other requests get their 503 in time too, not one timeout after another.
+                await asyncio.wait_for(lock.acquire(), TIMEOUT_S)
+            except asyncio.TimeoutError:
+                raise StoreUnavailable(
+                    f"the shared store {self.name} is too slow to answer; try again",
+                    headers={"Retry-After": "1"},
+                ) from None
+            try:
                 if self._done >= ask:
                     return
                 covers = self._asked
                 await self._sync_once()
                 self._done = covers
+            finally:
+                lock.release()
 
     async def _sync_once(self) -> None:
         r = self._redis()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 import subprocess
 import time
@@ -247,5 +248,31 @@ def test_a_store_that_is_down_answers_503_and_recovers_by_itself(tmp_path: Path)
                 again = _create(a)
                 assert a.get(f"/downlinks/{again['id']}").status_code == 200
     finally:
+        redis.terminate()
+        redis.wait()
+
+
+@pytest.mark.rule("E1")
+def test_a_store_that_stops_answering_gives_503s_not_a_hang(tmp_path: Path) -> None:
+    port = free_port()
+    redis = _redis_server(port, tmp_path)
+    try:
+        with MockServer(shared_config(f"redis://127.0.0.1:{port}/0")) as server:
+            with httpx.Client(base_url=server.base_url, headers=auth(), timeout=10) as a:
+                made = _create(a)
+                redis.send_signal(signal.SIGSTOP)  # up, but answering nothing
+
+                async def stuck() -> list[int]:
+                    # Well inside the client's timeout, every request gets its answer.
+                    async with httpx.AsyncClient(headers=auth(), timeout=15) as client:
+                        url = f"{server.base_url}/downlinks/{made['id']}"
+                        answers = await asyncio.gather(*(client.get(url) for _ in range(6)))
+                        return [r.status_code for r in answers]
+
+                assert asyncio.run(stuck()) == [503] * 6
+                redis.send_signal(signal.SIGCONT)
+                assert a.get(f"/downlinks/{made['id']}").status_code == 200
+    finally:
+        redis.send_signal(signal.SIGCONT)
         redis.terminate()
         redis.wait()
