@@ -109,8 +109,7 @@ def _worker(
 class _Supervisor:
     """The parent's side: start, watch, forward signals, stop."""
 
-    def __init__(self, count: int) -> None:
-        self.count = count
+    def __init__(self) -> None:
         self.processes: list[multiprocessing.process.BaseProcess] = []
         self.pipes: list[Connection] = []
         self.stopping = False  # a SIGINT/SIGTERM came: exits from now on are expected
@@ -149,7 +148,7 @@ class _Supervisor:
     def await_ready(self) -> bool:
         """Wait until every worker answers; False when a signal said stop first. Raises
         StartError (after stopping the others) when one fails or dies before it answers."""
-        waiting = set(range(self.count))
+        waiting = set(range(len(self.processes)))
         while waiting and not self.stopped():
             handles: list[Any] = [self.pipes[i] for i in waiting]
             handles += [self.processes[i].sentinel for i in waiting]
@@ -181,7 +180,7 @@ class _Supervisor:
     def watch(self) -> int:
         """Wait until every worker has exited; 1 when one died without being told to."""
         status = 0
-        running = set(range(self.count))
+        running = set(range(len(self.processes)))
         while running:
             sentinels = {self.processes[i].sentinel: i for i in running}
             for sentinel in wait(list(sentinels)):
@@ -216,13 +215,15 @@ def supervise(
     if count < 1:
         raise ValueError(f"the number of workers must be at least 1, not {count}")
     context = multiprocessing.get_context("spawn")
-    supervisor = _Supervisor(count)
+    supervisor = _Supervisor()
     previous = {
         signum: signal.signal(signum, supervisor.forward)
         for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         for index in range(count):
+            if supervisor.stopped():  # a signal during start-up: start no more
+                break
             parent_end, child_end = context.Pipe()
             process = context.Process(
                 target=_worker,
@@ -233,8 +234,11 @@ def supervise(
             supervisor.pipes.append(parent_end)
             process.start()
             child_end.close()
-        if supervisor.await_ready() and on_ready is not None:
-            on_ready([p.pid for p in supervisor.processes if p.pid is not None])
+        if supervisor.await_ready():
+            if on_ready is not None:
+                on_ready([p.pid for p in supervisor.processes if p.pid is not None])
+        else:  # stopped before all answered: those started after the signal hear it now
+            supervisor.signal_all(signal.SIGTERM)
         return supervisor.watch()
     except BaseException:
         supervisor.stop_all()
