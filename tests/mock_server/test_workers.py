@@ -23,6 +23,8 @@ import pytest
 
 from mock_server.cli.serve import served_app
 from tests.mock_server.cli.test_cli_serve import DEFAULTS
+from tests.support.redis_server import redis_store_built
+from tests.support.serve import Serve
 
 # Serves the mock (memory store, manual clock) in WORKERS processes on a free port; prints
 # `ready PORT PID...` once all answer; exits with run_workers' status, or 3 on StartError.
@@ -205,34 +207,15 @@ def test_serve_with_workers_on_a_busy_port_fails_first_with_one_line() -> None:
     assert "Traceback" not in err
 
 
-def _redis_store_is_built(redis_url: str) -> bool:
-    from mock_server.app import create_app
-    from mock_server.config import MockConfig
-    from mock_server.store.memory import MemoryStore
-
-    app = create_app(MockConfig(store=redis_url))
-    return not isinstance(app.state.mock.store, MemoryStore)
-
-
 def test_serve_workers_share_state_through_redis(redis_url: str) -> None:
-    if not _redis_store_is_built(redis_url):
+    if not redis_store_built(redis_url):
         pytest.skip("the Redis store is not built in yet: --store is parsed but unused")
-    proc = _serve(
-        "--port", "0", "--workers", "2", "--store", redis_url, "--clock", "manual",
-        "--log-level", "warning", "--no-access-log",
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        banner = [proc.stdout.readline() for _ in range(8)]
-        assert "store redis://127.0.0.1:" in banner[0] and "2 workers" in banner[0]
-        url = banner[0].split(" on ")[1].split()[0]
-        token = banner[2].strip()
-        workers = next(line for line in banner if line.startswith("Workers: 2 processes"))
-        assert workers
-        headers = {"Authorization": f"Bearer {token}"}
+    with Serve("--workers", "2", "--store", redis_url, "--clock", "manual") as mock:
+        assert "store redis://127.0.0.1:" in mock.banner[0] and "2 workers" in mock.banner[0]
+        assert len(mock.pids) == 2
         created = httpx.post(
-            f"{url}/downlinks",
-            headers=headers,
+            f"{mock.url}/downlinks",
+            headers=mock.auth,
             json={
                 "instruction": [{"bn": "urn:dev:DEVEUI:0004a30b001c0530:"}, {"n": "x", "v": 1}],
                 "method": {"protocol": "SMS"},
@@ -241,9 +224,7 @@ def test_serve_workers_share_state_through_redis(redis_url: str) -> None:
         assert created.status_code == 201, created.text
         # Fresh connections land on either worker; each sees the one downlink.
         for _ in range(20):
-            items = httpx.get(f"{url}/downlinks", headers=headers).json()["items"]
+            items = httpx.get(f"{mock.url}/downlinks", headers=mock.auth).json()["items"]
             assert [item["id"] for item in items] == [created.json()["id"]]
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
-    assert proc.returncode == 0
+    assert mock.status == 0, mock.stderr
+    assert _gone(mock.pids)

@@ -29,6 +29,7 @@ __all__ = [
     "REQUIRE_ENV",
     "RedisServer",
     "missing",
+    "redis_store_built",
     "redis_server",
     "redis_url",
     "store_url",
@@ -165,6 +166,17 @@ class RedisServer:
         reply = self.command("FLUSHALL")
         if reply != b"+OK":
             raise RuntimeError(f"FLUSHALL answered {reply!r}")
+
+
+def redis_store_built(url: str) -> bool:
+    """Whether the mock built for a Redis `--store` keeps its state there (and not in
+    the memory store, as a build that parses the option but has no Redis store does)."""
+    from mock_server.app import create_app
+    from mock_server.config import MockConfig
+    from mock_server.store.memory import MemoryStore
+
+    app = create_app(MockConfig(store=url))
+    return not isinstance(app.state.mock.store, MemoryStore)
 
 
 @pytest.fixture(scope="session")

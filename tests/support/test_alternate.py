@@ -132,3 +132,22 @@ def test_an_unreachable_upstream_is_a_502_naming_it(
 def test_it_needs_an_upstream() -> None:
     with pytest.raises(ValueError):
         Alternate([])
+
+
+def test_the_contract_suite_sees_no_difference_through_the_proxy(tmp_path) -> None:
+    """The proxy is transparent: the whole contract suite (profile mock, every rule) passes
+    against one mock reached through it, each request taking the other of two routes."""
+    from click.testing import CliRunner
+
+    from contract_tests.cli.main import cli
+    from mock_server.config import ClockMode, MockConfig
+
+    with MockServer(MockConfig(clock_mode=ClockMode.MANUAL)) as mock:
+        with Alternate([mock.base_url, f"http://localhost:{mock.port}"]) as proxy:
+            result = CliRunner().invoke(
+                cli, ["run", "--base-url", proxy.base_url, "--profile", "mock", "--no-schemathesis"]
+            )
+            sent = proxy.sent
+    assert result.exit_code == 0, result.output
+    assert "PASSED:" in result.output and "in full mode" in result.output
+    assert min(sent) > 10 and abs(sent[0] - sent[1]) <= 1
