@@ -397,7 +397,8 @@ def _banner(config: MockConfig, url: str, pids: list[int] | None = None) -> str:
     metavar="memory|URL",
     help="Where the state lives: memory (this process alone), or a Redis URL that several "
     "mocks share, redis://[user:password@]host:port/db, rediss://... or "
-    "unix:///path.sock?db=N. See docs/shared-mock.md.",
+    "unix:///path.sock?db=N (DOWNLINKS_MOCK_STORE keeps a password out of the process "
+    "list; the banner masks it). See docs/shared-mock.md.",
 )
 @click.option(
     "--store-prefix",
