@@ -26,12 +26,11 @@ import os
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from mock_server.config import MockConfig
+from mock_server.config import MockConfig, masked_store
 from mock_server.domain.errors import Conflict
 from mock_server.domain.model import Downlink
 from mock_server.http.problems import StoreUnavailable
@@ -48,7 +47,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Replica",
     "Keys",
-    "masked",
     "scenario_digest",
     "reply",
     "stored_value",
@@ -75,18 +73,6 @@ ATTEMPTS = 8
 """How often a change is worked out again when another process changed the downlink first."""
 TIMEOUT_S = 2.0
 """The longest a Redis command may take before the request is answered 503."""
-
-
-def masked(url: str) -> str:
-    """`url` with any password replaced by `***` (for banners and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
 
 
 def scenario_digest(source: str, document: Any) -> str:
@@ -146,7 +132,7 @@ class Replica:
         assert isinstance(mock.store, MemoryStore)  # the copy of the state is in memory
         self.mirror: MemoryStore = mock.store
         self.url = config.store
-        self.name = masked(config.store)
+        self.name = masked_store(config.store)
         self.keys = Keys(config.store_prefix)
         self._client: aioredis.Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,7 +167,7 @@ class Replica:
             self._lock = asyncio.Lock()
             self._scripts = {
                 name: self._client.register_script(getattr(scripts, name))
-                for name in ("CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
+                for name in ("SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
             }
             self._scripts["JOURNAL"] = self._client.register_script(scripts.JOURNAL_APPEND)
         return self._client
@@ -215,25 +201,45 @@ class Replica:
         was made has finished."""
         self._asked += 1
         ask = self._asked
-        async with self.reaching():
-            lock = self._lock
-            try:
-                # Bounded: behind a sync waiting out a Redis that does not answer, the
-                # other requests get their 503 in time too, not one timeout after another.
-                await asyncio.wait_for(lock.acquire(), TIMEOUT_S)
-            except asyncio.TimeoutError:
-                raise StoreUnavailable(
-                    f"the shared store {self.name} is too slow to answer; try again",
-                    headers={"Retry-After": "1"},
-                ) from None
-            try:
-                if self._done >= ask:
+        async with self.reaching(), self._turn():
+            if self._done >= ask:
+                return
+            covers = self._asked
+            await self._sync_once()
+            self._done = covers
+
+    async def adopt_commit(self, result: Any, event: bytes) -> None:
+        """Apply this process's own committed change (`result`: the script's
+        [seq, log id]; `event`: as sent): at once when it is the next change, else by
+        reading the log up to it."""
+        seq, entry_id = int(result[0]), result[1]
+        async with self.reaching(), self._turn():
+            if seq == self._seq + 1 and self._ready:
+                body = event.replace(b'"@SEQ@"', b"%d" % seq, 1)
+                if await self._apply(self._redis(), [(entry_id, {b"e": body})]):
                     return
-                covers = self._asked
-                await self._sync_once()
-                self._done = covers
-            finally:
-                lock.release()
+        await self.sync()
+
+    @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """This process's one turn at applying changes to its copy."""
+        lock = self._lock
+        try:
+            # Bounded: behind a sync waiting out a Redis that does not answer, the other
+            # requests get their 503 in time too, not one timeout after another.
+            if lock.locked():
+                await asyncio.wait_for(lock.acquire(), TIMEOUT_S)
+            else:
+                await lock.acquire()
+        except asyncio.TimeoutError:
+            raise StoreUnavailable(
+                f"the shared store {self.name} is too slow to answer; try again",
+                headers={"Retry-After": "1"},
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     async def _sync_once(self) -> None:
         r = self._redis()
@@ -244,19 +250,20 @@ class Replica:
 
     async def _catch_up(self, r: aioredis.Redis) -> None:
         while True:
-            pipe = r.pipeline(transaction=False)
-            pipe.xread({self.keys.log: self._last_id}, count=READ_BATCH)
-            pipe.get(self.keys.control_version)
-            pipe.get(self.keys.seq)
-            read, control_version, seq = await pipe.execute()
+            seq, control_version, read = await self._script(
+                "SYNC",
+                [self.keys.seq, self.keys.control_version, self.keys.log],
+                [self._last_id, READ_BATCH],
+            )
             if int(seq or 0) < self._seq:
                 await self._load(r)  # the store lost what it had (a Redis restarted empty)
                 continue
-            entries = read[0][1] if read else []
+            # As XREAD gives them: (id, {field: value}).
+            entries = [(entry_id, dict(zip(f[::2], f[1::2], strict=True))) for entry_id, f in read]
             if entries and not await self._apply(r, entries):
                 await self._load(r)  # a gap: changes were trimmed before this process read them
                 continue
-            if control_version != self._control_version:
+            if (control_version or None) != self._control_version:
                 await self._load_control(r)
             if len(entries) < READ_BATCH:
                 return

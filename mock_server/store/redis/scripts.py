@@ -2,22 +2,33 @@
 atomically: no other client's command runs in between).
 
 Every change is also appended to the change log (a Redis stream) with a sequence number
-from one counter, so each process applies the changes in one order and notices a gap.
+from one counter, so each process applies the changes in one order and notices a gap; a
+script that logged a change answers [seq, log id], so the process that made the change
+applies it without reading it back.
 Keys are passed in KEYS in the order `Keys.for_script` lists them.
 """
 
 from __future__ import annotations
 
-__all__ = ["CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL", "JOURNAL_APPEND"]
+__all__ = ["SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL", "JOURNAL_APPEND"]
 
 # Appends ARGV[n] (the event, with "@SEQ@" where the sequence number goes) to the log.
 _LOG = """
 local function log(event)
   local seq = redis.call('INCR', KEYS[6])
   local body = string.gsub(event, '"@SEQ@"', tostring(seq), 1)
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[1], '*', 'e', body)
-  return seq
+  local id = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[1], '*', 'e', body)
+  return {seq, id}
 end
+"""
+
+# KEYS: seq control-version log. ARGV: last-id count. What a process needs to catch up,
+# in one round trip: the log's counter, the control state's version, and the changes
+# after the last one it applied.
+SYNC = """
+local seq = redis.call('GET', KEYS[1]) or '0'
+local control = redis.call('GET', KEYS[2]) or ''
+return {seq, control, redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
 """
 
 # KEYS: downlinks - - refs log seq. ARGV: maxlen id refkey value - event.

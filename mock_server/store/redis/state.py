@@ -51,6 +51,15 @@ class RedisStore(Replica):
         await self.sync()
         return result
 
+    async def _commit(self, name: str, args: list[Any], event: bytes) -> Any:
+        """Run a change script whose last argument is `event`; a logged change is applied
+        to this process's copy before this returns. The script's answer."""
+        async with self.reaching():
+            result = await self._script(name, self.keys.changes(), [*args, event])
+        if isinstance(result, list):
+            await self.adopt_commit(result, event)
+        return result
+
     async def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
         """C6, C7: store a new downlink; ReferenceTaken (409) when the client holds its
         externalReference already, whichever process stored that."""
@@ -59,36 +68,25 @@ class RedisStore(Replica):
         dl = MemoryStore.build(owner, new, now)
         engine = self.mock.progressions
 
-        async def work() -> None:
-            r = self._redis()
-            scenario = engine.scenario
-            ordinal = (
-                None if scenario.seed is None else int(await reply(r.incr(self.keys.ordinal))) - 1
+        scenario = engine.scenario
+        ordinal = None
+        if scenario.seed is not None:
+            async with self.reaching() as r:
+                ordinal = int(await reply(r.incr(self.keys.ordinal))) - 1
+        timeline = play_start(dl, scenario, ordinal)
+        if timeline is not None:
+            timeline["scenario"] = self.scenario_digest
+        event = dumps(["put", "@SEQ@", dl.id, 1, dump_downlink(dl), timeline])
+        reference = reference_key(owner, new.external_reference)
+        value = stored_value(dl, timeline, 1)
+        result = await self._commit("CREATE", [LOG_LENGTH, dl.id, reference, value, b""], event)
+        if result == -1:
+            await self.sync()
+            store.reserve_check(owner, new.external_reference)  # the usual message
+            raise ReferenceTaken(
+                f"externalReference {new.external_reference!r} is already used by "
+                "another downlink of this client"
             )
-            timeline = play_start(dl, scenario, ordinal)
-            if timeline is not None:
-                timeline["scenario"] = self.scenario_digest
-            event = dumps(["put", "@SEQ@", dl.id, 1, dump_downlink(dl), timeline])
-            result = await self._script(
-                "CREATE",
-                self.keys.changes(),
-                [
-                    LOG_LENGTH,
-                    dl.id,
-                    reference_key(owner, new.external_reference),
-                    stored_value(dl, timeline, 1),
-                    b"",
-                    event,
-                ],
-            )
-            if result == -1:
-                store.reserve_check(owner, new.external_reference)  # the usual message
-                raise ReferenceTaken(
-                    f"externalReference {new.external_reference!r} is already used by "
-                    "another downlink of this client"
-                )
-
-        await self._change(work)
         return store.find(dl.id) or dl
 
     async def _rework(self, downlink_id: str, make: Callable[[Downlink], Downlink]) -> Downlink:
@@ -106,15 +104,10 @@ class RedisStore(Replica):
             rev = self._revs.get(downlink_id, 0)
             event = dumps(["put", "@SEQ@", downlink_id, rev + 1, dump_downlink(changed), timeline])
             value = stored_value(changed, timeline, rev + 1)
-            async with self.reaching():
-                done = await self._script(
-                    "COMMIT",
-                    self.keys.changes(),
-                    [LOG_LENGTH, downlink_id, rev, value, b"=", event],
-                )
-            await self.sync()
+            done = await self._commit("COMMIT", [LOG_LENGTH, downlink_id, rev, value, b"="], event)
             if done:
                 return mock.store.find(downlink_id) or changed
+            await self.sync()  # another process changed it first: work it out again
         raise StoreUnavailable(
             f"downlink {downlink_id!r} changed {ATTEMPTS} times while this change was made; "
             "try again",

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mock_server.server import MockServer, free_port
+from mock_server.server import MockServer
 from tests.mock_server.conftest import auth, body, problem
 from tests.mock_server.store.redis.conftest import shared_config
+from tests.support.redis_server import RedisServer
 
 Pair = tuple[httpx.Client, httpx.Client]
 
@@ -196,42 +193,14 @@ def test_a_restart_keeps_downlinks_cursors_and_timelines(redis_url: str) -> None
                 assert b.get(f"/downlinks/{downlink_id}").json()["status"] == "DELIVERED"
 
 
-def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                return process
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("redis-server did not start")
-
-
 @pytest.mark.rule("E1")
 def test_a_store_that_is_down_answers_503_and_recovers_by_itself(tmp_path: Path) -> None:
-    port = free_port()
-    redis = _redis_server(port, tmp_path)
+    redis = RedisServer(tmp_path).start()
     try:
-        url = f"redis://127.0.0.1:{port}/0"
-        with MockServer(shared_config(url)) as server:
+        with MockServer(shared_config(redis.url())) as server:
             with httpx.Client(base_url=server.base_url, headers=auth(), timeout=10) as a:
                 made = _create(a)
-                redis.terminate()
-                redis.wait()
+                redis.stop()
                 for request in (
                     a.build_request("GET", f"/downlinks/{made['id']}"),
                     a.build_request("POST", "/downlinks", json=body()),
@@ -242,25 +211,23 @@ def test_a_store_that_is_down_answers_503_and_recovers_by_itself(tmp_path: Path)
                     data = problem(down, 503)
                     assert "127.0.0.1" in data["detail"]
                     assert down.headers["retry-after"] == "1"
-                redis = _redis_server(port, tmp_path)
+                redis.start()
                 # Back, but empty (no persistence): the mock starts over with it.
                 assert a.get("/downlinks").status_code == 200
                 again = _create(a)
                 assert a.get(f"/downlinks/{again['id']}").status_code == 200
     finally:
-        redis.terminate()
-        redis.wait()
+        redis.stop()
 
 
 @pytest.mark.rule("E1")
 def test_a_store_that_stops_answering_gives_503s_not_a_hang(tmp_path: Path) -> None:
-    port = free_port()
-    redis = _redis_server(port, tmp_path)
+    redis = RedisServer(tmp_path).start()
     try:
-        with MockServer(shared_config(f"redis://127.0.0.1:{port}/0")) as server:
+        with MockServer(shared_config(redis.url())) as server:
             with httpx.Client(base_url=server.base_url, headers=auth(), timeout=10) as a:
                 made = _create(a)
-                redis.send_signal(signal.SIGSTOP)  # up, but answering nothing
+                redis.pause()  # up, but answering nothing
 
                 async def stuck() -> list[int]:
                     # Well inside the client's timeout, every request gets its answer.
@@ -270,9 +237,8 @@ def test_a_store_that_stops_answering_gives_503s_not_a_hang(tmp_path: Path) -> N
                         return [r.status_code for r in answers]
 
                 assert asyncio.run(stuck()) == [503] * 6
-                redis.send_signal(signal.SIGCONT)
+                redis.resume()
                 assert a.get(f"/downlinks/{made['id']}").status_code == 200
     finally:
-        redis.send_signal(signal.SIGCONT)
-        redis.terminate()
-        redis.wait()
+        redis.resume()
+        redis.stop()
