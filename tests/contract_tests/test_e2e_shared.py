@@ -16,9 +16,7 @@ def test_contract_suite_passes_against_two_mocks_on_one_redis(redis_url: str) ->
         Serve("--store", redis_url, "--clock", "manual") as second,
         Alternate([first.url, second.url]) as proxy,
     ):
-        result = CliRunner().invoke(
-            cli, ["run", "--base-url", proxy.base_url, "--profile", "mock"]
-        )
+        result = CliRunner().invoke(cli, ["run", "--base-url", proxy.base_url, "--profile", "mock"])
         sent = proxy.sent
     assert result.exit_code == 0, result.output
     assert "PASSED:" in result.output and "in full mode" in result.output

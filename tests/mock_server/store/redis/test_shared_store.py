@@ -242,3 +242,13 @@ def test_a_store_that_stops_answering_gives_503s_not_a_hang(tmp_path: Path) -> N
     finally:
         redis.resume()
         redis.stop()
+
+
+@pytest.mark.rule("T3")
+def test_every_move_due_fires_before_the_next_answer_however_many(pair: Pair) -> None:
+    a, b = pair
+    made = [_create(a)["id"] for _ in range(300)]  # more than one round of due moves
+    assert b.post("/__mock/clock", json={"advance": "PT10M"}).status_code == 200
+    page = a.get("/downlinks", params={"limit": 1000}).json()["items"]
+    assert {item["id"] for item in page} == set(made)
+    assert {item["status"] for item in page} == {"DELIVERED"}
