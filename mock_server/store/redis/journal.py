@@ -7,6 +7,7 @@ its byte budgets); a read gets every process's, oldest first, into the process's
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from mock_server.store.redis.codec import dumps, loads
@@ -14,7 +15,10 @@ from mock_server.store.redis.codec import dumps, loads
 if TYPE_CHECKING:
     from mock_server.store.redis.state import RedisStore
 
-__all__ = ["append", "refresh", "clear", "encode_entry", "decode_entry"]
+__all__ = ["Appender", "refresh", "clear", "encode_entry", "decode_entry", "BATCH"]
+
+BATCH = 64
+"""Entries one round trip carries at most."""
 
 # Positions in a journal entry's fields (`JournalEntry` without its seq) that hold bytes,
 # lists of bytes, and lists of (bytes, bytes) header pairs.
@@ -52,16 +56,55 @@ def decode_entry(raw: bytes) -> tuple[Any, ...]:
     return (seq, *fields)
 
 
-async def append(state: RedisStore, fields: tuple[Any, ...]) -> None:
-    """Append one exchange to the shared journal (the oldest go past its budgets)."""
-    journal = state.mock.journal
-    keys = state.keys
-    async with state.reaching():
-        await state.run_script(
-            "JOURNAL",
-            [keys.journal, keys.journal_bytes, keys.journal_seq],
-            [journal.size, journal.total_bytes, fields[-1], encode_entry(fields)],
-        )
+class Appender:
+    """Appends exchanges to the shared journal, several in one round trip when several
+    requests finish at once: each waits for the write that carries its entry, so its
+    answer leaves only once the entry is in Redis (a reader in another process finds it).
+    """
+
+    def __init__(self, state: RedisStore) -> None:
+        self.state = state
+        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
+        self._writing = False
+
+    async def append(self, fields: tuple[Any, ...]) -> None:
+        """Append one exchange (the oldest go past the journal's budgets)."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((fields, done))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write())
+        await done
+
+    async def _write(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+                error: BaseException | None = None
+                try:
+                    await self._send([fields for fields, _ in batch])
+                except Exception as exc:  # each waiting request gets it (a 503)
+                    error = exc
+                for _, done in batch:
+                    if done.done():
+                        continue
+                    if error is None:
+                        done.set_result(None)
+                    else:
+                        done.set_exception(error)
+        finally:
+            self._writing = False
+
+    async def _send(self, entries: list[tuple[Any, ...]]) -> None:
+        state = self.state
+        journal, keys = state.mock.journal, state.keys
+        args: list[Any] = [journal.size, journal.total_bytes]
+        for fields in entries:
+            args += [fields[-1], encode_entry(fields)]
+        async with state.reaching():
+            await state.run_script(
+                "JOURNAL", [keys.journal, keys.journal_bytes, keys.journal_seq], args
+            )
 
 
 async def refresh(state: RedisStore) -> None:

@@ -115,14 +115,17 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return redis.call('INCR', KEYS[2])
 """
 
-# KEYS: journal journal-bytes journal-seq. ARGV: size total-bytes entry-cost entry.
-# M7: the entry gets the next seq; the oldest go while over the count or the bytes.
+# KEYS: journal journal-bytes journal-seq. ARGV: size total-bytes, then (cost entry)
+# each. M7: each entry gets the next seq; the oldest go while over the count or the bytes.
 JOURNAL_APPEND = """
-local seq = redis.call('INCR', KEYS[3])
-local entry = string.gsub(ARGV[4], '"@SEQ@"', tostring(seq), 1)
-redis.call('RPUSH', KEYS[1], ARGV[3] .. '|' .. entry)
-local bytes = redis.call('INCRBY', KEYS[2], ARGV[3])
 local size, total = tonumber(ARGV[1]), tonumber(ARGV[2])
+local bytes = 0
+for i = 3, #ARGV, 2 do
+  local seq = redis.call('INCR', KEYS[3])
+  local entry = string.gsub(ARGV[i + 1], '"@SEQ@"', tostring(seq), 1)
+  redis.call('RPUSH', KEYS[1], ARGV[i] .. '|' .. entry)
+  bytes = redis.call('INCRBY', KEYS[2], ARGV[i])
+end
 local len = redis.call('LLEN', KEYS[1])
 while len > 1 and (len > size or bytes > total) do
   local old = redis.call('LPOP', KEYS[1])
@@ -130,5 +133,5 @@ while len > 1 and (len > size or bytes > total) do
   bytes = redis.call('DECRBY', KEYS[2], cost)
   len = len - 1
 end
-return seq
+return len
 """

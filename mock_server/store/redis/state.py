@@ -10,8 +10,9 @@ the process reads it back before it answers, as every other process will.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from mock_server.config import MockConfig
 from mock_server.control.faults import Fault, parse_fault
 from mock_server.control.journal import Journal
 from mock_server.domain.errors import NotFound, ReferenceTaken
@@ -33,6 +34,9 @@ from mock_server.store.redis.replica import (
 from mock_server.timeline.clock import Clock
 from mock_server.timeline.scenarios import Scenario
 
+if TYPE_CHECKING:
+    from mock_server.mock import Mock
+
 __all__ = ["RedisStore"]
 
 T = TypeVar("T")
@@ -42,6 +46,10 @@ class RedisStore(Replica):
     """The shared state's changes, as the request path makes them."""
 
     shared = True
+
+    def __init__(self, mock: Mock, config: MockConfig) -> None:
+        super().__init__(mock, config)
+        self._journal = journal.Appender(self)
 
     # -- changes from requests ------------------------------------------------------------
 
@@ -256,7 +264,7 @@ class RedisStore(Replica):
         """Journal one exchange; a store that cannot be reached loses the entry, with a
         warning, rather than the answer."""
         try:
-            await journal.append(self, fields)
+            await self._journal.append(fields)
         except StoreUnavailable as exc:
             log.warning("an exchange was not journaled: %s", exc.detail)
 

@@ -252,3 +252,24 @@ def test_every_move_due_fires_before_the_next_answer_however_many(pair: Pair) ->
     page = a.get("/downlinks", params={"limit": 1000}).json()["items"]
     assert {item["id"] for item in page} == set(made)
     assert {item["status"] for item in page} == {"DELIVERED"}
+
+
+@pytest.mark.rule("M7")
+def test_concurrent_exchanges_are_each_journaled_once(redis_url: str) -> None:
+    servers = [MockServer(shared_config(redis_url)).start() for _ in range(2)]
+    try:
+
+        async def burst() -> None:
+            async with httpx.AsyncClient(headers=auth(), timeout=30) as client:
+                calls = [client.get(f"{servers[i % 2].base_url}/downlinks") for i in range(60)]
+                assert {r.status_code for r in await asyncio.gather(*calls)} == {200}
+
+        asyncio.run(burst())
+        with httpx.Client(base_url=servers[1].base_url) as b:
+            items = b.get("/__mock/requests").json()["items"]
+    finally:
+        for server in servers:
+            server.stop()
+    seqs = [item["seq"] for item in items]
+    assert len(items) == 60
+    assert seqs == sorted(set(seqs))
