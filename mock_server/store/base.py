@@ -195,8 +195,9 @@ class AsyncStore(Protocol):
         """M7: journal one exchange (`Journal.append`'s fields)."""
         ...
 
-    async def read_journal(self) -> Journal:
-        """M7: the journal to read, with every process's entries."""
+    async def read_journal(self, newest: int | None = None) -> Journal:
+        """M7: the journal to read, with every process's entries (at least the `newest`
+        ones when that is given: a reader that needs no more spares the copying)."""
         ...
 
     async def clear_journal(self) -> None:

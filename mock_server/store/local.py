@@ -58,7 +58,7 @@ class LocalStore:
     async def record(self, fields: tuple[Any, ...]) -> None:
         self.mock.journal.append(fields)
 
-    async def read_journal(self) -> Journal:
+    async def read_journal(self, newest: int | None = None) -> Journal:
         return self.mock.journal
 
     async def clear_journal(self) -> None:

@@ -64,22 +64,22 @@ class Appender:
 
     def __init__(self, state: RedisStore) -> None:
         self.state = state
-        self._pending: list[tuple[tuple[Any, ...], asyncio.Future[None]]] = []
-        self._writing = False
 
     async def append(self, fields: tuple[Any, ...]) -> None:
         """Append one exchange (the oldest go past the journal's budgets)."""
-        done = asyncio.get_running_loop().create_future()
-        self._pending.append((fields, done))
-        if not self._writing:
-            self._writing = True
-            asyncio.get_running_loop().create_task(self._write())
+        link = self.state.link()  # the waiting and the writing stay on one loop
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        link.pending.append((fields, done))
+        if not link.writing:
+            link.writing = True
+            loop.create_task(self._write(link))
         await done
 
-    async def _write(self) -> None:
+    async def _write(self, link: Any) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending[:BATCH], self._pending[BATCH:]
+            while link.pending:
+                batch, link.pending = link.pending[:BATCH], link.pending[BATCH:]
                 error: BaseException | None = None
                 try:
                     await self._send([fields for fields, _ in batch])
@@ -93,7 +93,7 @@ class Appender:
                     else:
                         done.set_exception(error)
         finally:
-            self._writing = False
+            link.writing = False
 
     async def _send(self, entries: list[tuple[Any, ...]]) -> None:
         state = self.state
@@ -107,12 +107,12 @@ class Appender:
             )
 
 
-async def refresh(state: RedisStore) -> None:
-    """Load every process's entries into this process's journal, to be read."""
+async def refresh(state: RedisStore, newest: int | None = None) -> None:
+    """Load every process's entries (or the `newest`) into this process's journal."""
     keys = state.keys
     async with state.reaching() as r:
         pipe = r.pipeline(transaction=True)
-        pipe.lrange(keys.journal, 0, -1)
+        pipe.lrange(keys.journal, 0 if newest is None else -newest, -1)
         pipe.get(keys.journal_seq)
         pipe.get(keys.journal_bytes)
         raw, seq, total = await pipe.execute()

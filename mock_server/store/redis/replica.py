@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import weakref
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -82,6 +83,19 @@ def scenario_digest(source: str, document: Any) -> str:
     return hashlib.sha256(dumps([source, document])).hexdigest()[:32]
 
 
+class _Link:
+    """One event loop's client, scripts and turn (see `Replica.link`)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self.turn = asyncio.Lock()  # this loop's one sync at a time
+        names = ("SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
+        self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
+        self.scripts["JOURNAL"] = client.register_script(scripts.JOURNAL_APPEND)
+        self.pending: list[Any] = []  # journal entries waiting for a write (journal.py)
+        self.writing = False
+
+
 class Keys:
     """The Redis keys of one shared mock, all under its prefix (`--store-prefix`)."""
 
@@ -136,10 +150,11 @@ class Replica:
         self.url = config.store
         self.name = masked_store(config.store)
         self.keys = Keys(config.store_prefix)
-        self._client: aioredis.Redis | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = asyncio.Lock()
-        self._scripts: dict[str, Any] = {}
+        # One link to Redis per event loop: an asyncio connection, lock or future belongs
+        # to the loop it was made on (a server has one loop; tests may run several).
+        self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Link] = (
+            weakref.WeakKeyDictionary()
+        )
         self._asked = 0  # syncs asked for
         self._done = 0  # the last ask a finished sync covered
         self._ready = False
@@ -154,25 +169,22 @@ class Replica:
 
     # -- connection and errors -----------------------------------------------------
 
-    def _redis(self) -> aioredis.Redis:
+    def link(self) -> _Link:
+        """This event loop's link to Redis."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            # One client per event loop: an asyncio connection belongs to the loop it
-            # was made on (tests run one app on several loops in turn).
-            self._client = aioredis.Redis.from_url(
+        found = self._links.get(loop)
+        if found is None:
+            client = aioredis.Redis.from_url(
                 self.url,
                 socket_timeout=TIMEOUT_S,
                 socket_connect_timeout=TIMEOUT_S,
                 retry_on_timeout=False,
             )
-            self._loop = loop
-            self._lock = asyncio.Lock()
-            self._scripts = {
-                name: self._client.register_script(getattr(scripts, name))
-                for name in ("SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
-            }
-            self._scripts["JOURNAL"] = self._client.register_script(scripts.JOURNAL_APPEND)
-        return self._client
+            found = self._links[loop] = _Link(client)
+        return found
+
+    def _redis(self) -> aioredis.Redis:
+        return self.link().client
 
     @asynccontextmanager
     async def reaching(self) -> AsyncIterator[aioredis.Redis]:
@@ -187,7 +199,7 @@ class Replica:
             ) from None
 
     async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self._scripts[name](keys=keys, args=args)
+        return await self.link().scripts[name](keys=keys, args=args)
 
     async def run_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
         """Run one of the scripts of store/redis/scripts.py (inside `reaching`)."""
@@ -225,7 +237,7 @@ class Replica:
     @asynccontextmanager
     async def _turn(self) -> AsyncIterator[None]:
         """This process's one turn at applying changes to its copy."""
-        lock = self._lock
+        lock = self.link().turn
         try:
             # Bounded: behind a sync waiting out a Redis that does not answer, the other
             # requests get their 503 in time too, not one timeout after another.
@@ -286,6 +298,11 @@ class Replica:
             if ev[0] == "put" and ev[5] is not None and ev[5]["scenario"] not in self._scenarios
         }
         await self._fetch_scenarios(r, wanted)
+        store = self.mirror
+        with store.lock:  # loops on other threads (tests) apply the same log
+            return self._apply_events(entries, events)
+
+    def _apply_events(self, entries: list[Any], events: list[Any]) -> bool:
         store = self.mirror
         for (entry_id, _), ev in zip(entries, events, strict=True):
             kind, seq = ev[0], ev[1]
@@ -455,7 +472,7 @@ class Replica:
                 commits.append((downlink_id, rev, stored_value(changed, left, rev + 1), event))
         pipe = r.pipeline(transaction=False)
         for downlink_id, rev, value, event in commits:
-            await self._scripts["COMMIT"](
+            await self.link().scripts["COMMIT"](
                 keys=self.keys.changes(),
                 args=[LOG_LENGTH, downlink_id, rev, value, b"", event],
                 client=pipe,

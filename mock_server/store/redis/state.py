@@ -268,8 +268,8 @@ class RedisStore(Replica):
         except StoreUnavailable as exc:
             log.warning("an exchange was not journaled: %s", exc.detail)
 
-    async def read_journal(self) -> Journal:
-        await journal.refresh(self)
+    async def read_journal(self, newest: int | None = None) -> Journal:
+        await journal.refresh(self, newest)
         return self.mock.journal
 
     async def clear_journal(self) -> None:
