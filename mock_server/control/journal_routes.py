@@ -46,8 +46,7 @@ async def faults(request: Request) -> Response:
         await mock.state.remove_faults()
         return Response(status_code=204)
     await parse(request, "listFaults")
-    if mock.state.shared:
-        await mock.state.sync()  # the faults other processes armed, with their counts
+    await mock.state.catch_up()  # the faults other processes armed, with their counts
     return json_response([fault.to_json() for fault in mock.faults.list()])
 
 

@@ -157,6 +157,11 @@ class AsyncStore(Protocol):
         elsewhere applied, then the moves that have fallen due fired (T3)."""
         ...
 
+    async def catch_up(self) -> None:
+        """Apply the changes made elsewhere, firing nothing (a reader of the journal or
+        the faults must not make moves fall due)."""
+        ...
+
     async def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
         """C6, C7: store a new downlink; ReferenceTaken when its reference is taken."""
         ...

@@ -29,6 +29,9 @@ class LocalStore:
     async def sync(self) -> None:
         self.mock.clock.run_due()
 
+    async def catch_up(self) -> None:
+        pass  # nothing is made elsewhere
+
     async def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
         return self.mock.store.create(owner, new, now)
 

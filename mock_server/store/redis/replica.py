@@ -255,6 +255,14 @@ class Replica:
         finally:
             lock.release()
 
+    async def catch_up(self) -> None:
+        """Apply every change committed before this call, firing nothing (a reader of the
+        journal or the faults must not make moves fall due)."""
+        async with self.reaching(), self._turn():
+            if not self._ready:
+                await self._load(self._redis())
+            await self._catch_up(self._redis())
+
     async def _sync_once(self) -> None:
         r = self._redis()
         if not self._ready:
