@@ -1,33 +1,41 @@
-"""One client's sorted indexes, and the keyset walks that page through them (L2-L6).
+"""One client's keyset pages, built in steps that follow the store's changes (L2-L6).
 
 Per client (tenant, A5) two sorted indexes of `(time, id)`, one by `createdAt` and one by
 `modifiedAt`, answer the default sort and the time filters in O(log n + limit) (keyset
-pages, L6). The same two indexes per device (`networkId`), and the devices each distinct
-message belongs to, narrow a `q` (L1) to the devices that can match before a downlink is
-looked at: every match has a tag value equal to `q` or contains `q` in its networkId or
-its message, so its device is among those whose networkId contains `q`, whose tags hold
-`q`, or who have a message containing `q` (store/qindex.py). Other sorts select the best
-`limit + 1` from the candidates in one pass.
+pages, L6); the same two per device narrow a `q` (L1, store/qindex.py). Other sorts select
+the best `limit + 1` from the candidates (store/selection.py).
 
-A page is built by a generator (`page_steps`) that yields after every `STEP` downlinks it
-examines, so that a long scan can give the event loop back between steps (store/steps.py);
-the one who drives it restarts it when the store changed in between.
+A page is built by a generator (`page_steps`) whose every step examines at most `STEP`
+downlinks, so that a long walk gives the event loop back between steps (store/steps.py).
+The store may change between two steps; the page is not started again. The client's
+indexes feed each change to the pages being built (`Tenant.watch`), and each walk judges
+the changed downlinks again at its next step: a walk has covered a stretch of its index
+from the cursor to its last key, and a changed downlink is taken out of what was collected
+and put back in order when it now lies in that stretch and matches (one ahead is met by
+the walk). So a page is exact for the store as it is when its last step runs, the instant
+it is answered: no duplicate, no match missed, `has_next` and `has_prev` right then.
+
+A `createdAt` range sorted by `modifiedAt` (or the reverse) walks the sort's index while
+that costs less than the range holds; past that it selects from the range instead, so a
+page costs at most about twice the smaller of the two.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from itertools import chain, islice
+import enum
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from mock_server.domain.model import Downlink
 from mock_server.store.base import Page
-from mock_server.store.qindex import Index, Tenant
+from mock_server.store.qindex import MERGE_LIMIT, Feed, Index, Tenant
 from mock_server.store.query import ListQuery
-from mock_server.store.shards import ShardedDict
+from mock_server.store.selection import Selection
+from mock_server.store.walks import Work, lookup, walk_many
 
-__all__ = ["Tenant", "Match", "Steps", "STEP", "page_steps"]
+__all__ = ["Tenant", "Match", "Source", "Steps", "STEP", "page_steps"]
 
 Match = Callable[[Downlink], bool]
 """A query's filter predicate (L1, L2)."""
@@ -39,356 +47,378 @@ the value of the final StopIteration."""
 STEP = 2048
 """Downlinks (or distinct values) examined between two yields of a page being built."""
 
+_CHUNK = 256  # ids looked up at once
 
-class _Count:
-    """How many downlinks a page examined, and when it is time to yield."""
 
-    __slots__ = ("examined", "values")
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a page is built from. `current()` says whether it still is the store's: a
+    reset replaces the client's indexes, and registering devices changes what `q` matches
+    (`tagged`: the networkIds whose tags hold `q`); either starts the page again."""
 
-    def __init__(self) -> None:
-        self.examined = 0
-        self.values = 0
+    owner: str
+    tenant: Tenant
+    match: Match
+    tagged: frozenset[str]
+    current: Callable[[], bool]
+
+
+class _Outcome(enum.Enum):
+    STALE = "stale"  # the source is no longer the store's: start again
+    SELECT = "select"  # the index walk cost more than the range holds: select instead
 
 
 def page_steps(
-    tenant: Tenant,
+    source: Callable[[], Source | None],
     by_id: Mapping[str, Downlink],
     query: ListQuery,
-    match: Match,
     *,
-    tagged: Iterable[str] = (),
     use_index: bool = True,
 ) -> Steps:
-    """Build one page of the tenant's downlinks that `match`, in `query`'s order from its
-    cursor. `tagged`: the networkIds whose tags hold `q` (L1). With `use_index` False,
-    `q` scans every downlink of the tenant (for a matcher that reads L1 otherwise)."""
-    count = _Count()
-    devices: list[str] | None = None
+    """Build one page of a client's downlinks that match, in `query`'s order from its
+    cursor. `source()` gives the client's indexes and filter (None: no downlinks). With
+    `use_index` False, `q` walks every downlink of the client (for a matcher that reads L1
+    otherwise)."""
+    work = Work(STEP)
+    while True:
+        src = source()
+        if src is None:
+            return Page([], False, False, work.examined)
+        feed: Feed = []
+        src.tenant.watch(feed)
+        try:
+            built = yield from _build(_Context(src, by_id, query, feed, work), use_index)
+        finally:
+            src.tenant.unwatch(feed)
+        if isinstance(built, Page):
+            built.examined = work.examined
+            return built
+
+
+class _Context:
+    """What the walks of one page share: the source, the devices a `q` narrows to, the
+    changes fed since the last step, the work done."""
+
+    def __init__(
+        self,
+        src: Source,
+        by_id: Mapping[str, Downlink],
+        query: ListQuery,
+        feed: Feed,
+        work: Work,
+    ) -> None:
+        self.src, self.by_id, self.query, self.feed, self.work = src, by_id, query, feed, work
+        self.devices: set[str] | None = None  # None: the client's own indexes
+
+    def indexes(self, by_created: bool) -> list[Index]:
+        """The sorted `(time, id)` indexes to walk: the client's, or its devices'."""
+        tenant = self.src.tenant
+        if self.devices is None:
+            return [tenant.created if by_created else tenant.modified]
+        postings = [tenant.devices[nid] for nid in sorted(self.devices)]
+        return [p.created if by_created else p.modified for p in postings]
+
+    def pause(self) -> Generator[None, None, list[Downlink] | None]:
+        """Give the loop back; then the downlinks changed meanwhile (each once), or None
+        when the source is no longer the store's."""
+        yield
+        self.work.left = STEP
+        return self.absorb()
+
+    def absorb(self) -> list[Downlink] | None:
+        """The downlinks changed since the last look (each once), or None when the source
+        is no longer the store's."""
+        if not self.src.current():
+            return None
+        if not self.feed:
+            return []
+        changed = list({dl.id: dl for dl in self.feed}.values())
+        self.feed.clear()
+        self.work.spend(len(changed))
+        q = self.query.q
+        if self.devices is not None and q is not None:
+            # A create can make a device relevant to `q` (a new device or message): its
+            # downlinks ahead of the walk must be walked too.
+            tagged = self.src.tagged
+            for dl in changed:
+                nid = dl.network_id
+                if nid not in self.devices and (q in nid or q in dl.message or nid in tagged):
+                    self.devices.add(nid)
+            if len(self.devices) > MERGE_LIMIT:
+                self.devices = None
+        return changed
+
+
+def _build(ctx: _Context, use_index: bool) -> Generator[None, None, Page | _Outcome]:
+    query = ctx.query
     if query.q is not None and use_index:
-        devices = yield from tenant.devices_for(query.q, tagged, count, STEP)
+        devices = yield from ctx.src.tenant.devices_for(query.q, ctx.src.tagged, ctx.work, STEP)
+        ctx.devices = set(devices) if devices is not None else None
+        # Creates during that scan may have made more devices relevant; no walk has
+        # started, so nothing else needs judging again.
+        if ctx.absorb() is None:
+            return _Outcome.STALE
     primary = query.sort[0]
-    if (
+    if not (
         primary.field in ("createdAt", "modifiedAt")
         and len(query.sort) == 2
         and query.sort[1].field == "id"
         and not query.sort[1].desc
     ):
-        page = yield from _index_page(tenant, by_id, query, match, devices, count)
-    else:
-        page = yield from _scan_page(tenant, by_id, query, match, devices, count)
-    page.examined = count.examined
+        by_created = query.created_since is not None or query.created_before is not None
+        by_created = by_created or (query.modified_since, query.modified_before) == (None, None)
+        return (yield from _select(ctx, by_created, query.key(), None))
+    by_created = primary.field == "createdAt"
+    # The other time field's range, when there is one: the side to select from when it
+    # is the smaller.
+    lo, hi = _range(query, not by_created)
+    budget = None
+    if (lo, hi) != (None, None):
+        budget = query.limit + sum(_count(i, lo, hi) for i in ctx.indexes(not by_created))
+    page = yield from _index_page(ctx, budget)
+    if page is _Outcome.SELECT:
+        return (yield from _select(ctx, not by_created, *_time_key(query)))
     return page
 
 
-def _indexes(tenant: Tenant, devices: list[str] | None, by_created: bool) -> list[Index]:
-    """The sorted `(time, id)` indexes to walk: the tenant's, or its devices'."""
-    if devices is None:
-        return [tenant.created if by_created else tenant.modified]
-    postings = [tenant.devices[nid] for nid in devices]
-    return [p.created if by_created else p.modified for p in postings]
+def _range(query: ListQuery, by_created: bool) -> tuple[int | None, int | None]:
+    if by_created:
+        return query.created_since, query.created_before
+    return query.modified_since, query.modified_before
 
 
-def _take(
-    entries: Iterator[tuple[int, str]],
-    by_id: Mapping[str, Downlink],
-    match: Match | None,
-    n: int,
-    count: _Count,
-) -> Generator[None, None, list[Downlink]]:
-    """The first `n` downlinks of `entries` that `match` (all, when `match` is None)."""
-    out: list[Downlink] = []
-    if n <= 0:
-        return out
-    if match is None:
-        # Every entry is taken: look the first `n` up in one pass, then yield as often as
-        # the walk one by one would have.
-        ids = [did for _, did in islice(entries, n)]
-        out = by_id.values_of(ids) if isinstance(by_id, ShardedDict) else [by_id[i] for i in ids]
-        before = count.examined
-        count.examined = before + len(out)
-        for _ in range(count.examined // STEP - before // STEP):
-            yield
-        return out
-    # A filter tests each: the ids are looked up a chunk at a time (entries past the last
-    # match may be looked up, never counted or taken).
-    size = min(max(n, 8), 256)
-    while True:
-        chunk = [did for _, did in islice(entries, size)]
-        if not chunk:
-            return out
-        found = (
-            by_id.values_of(chunk) if isinstance(by_id, ShardedDict) else [by_id[i] for i in chunk]
-        )
-        for dl in found:
-            count.examined += 1
-            if count.examined % STEP == 0:
-                yield
-            if match(dl):
-                out.append(dl)
-                if len(out) >= n:
-                    return out
+def _count(index: Index, lo: int | None, hi: int | None) -> int:
+    start = index.bisect_left((lo,)) if lo is not None else 0
+    stop = index.bisect_left((hi,)) if hi is not None else len(index)
+    return max(0, stop - start)
 
 
-def _index_page(
-    tenant: Tenant,
-    by_id: Mapping[str, Downlink],
-    query: ListQuery,
-    match: Match,
-    devices: list[str] | None,
-    count: _Count,
-) -> Steps:
-    if devices is not None and not devices:
-        return Page([], False, False)
+def _time_key(query: ListQuery) -> tuple[Callable[[Downlink], Any], Any]:
+    """A plain-tuple key for a sort by one time field then id (faster than `query.key`),
+    and the cursor's key in it."""
     by_created = query.sort[0].field == "createdAt"
-    indexes = _indexes(tenant, devices, by_created)
-    lo = query.created_since if by_created else query.modified_since
-    hi = query.created_before if by_created else query.modified_before
+    sign = -1 if query.sort[0].desc else 1
+
+    def key(dl: Downlink) -> tuple[int, str]:
+        return (sign * (dl.created_at if by_created else dl.modified_at), dl.id)
+
+    cursor = query.cursor
+    bound = (sign * cursor.values[0], cursor.values[1]) if cursor is not None else None
+    return key, bound
+
+
+def _select(
+    ctx: _Context, by_created: bool, key: Callable[[Downlink], Any], bound: Any
+) -> Generator[None, None, Page | _Outcome]:
+    """The page selected from the candidates of one time index (store/selection.py)."""
+    query = ctx.query
+    cursor = query.cursor
+    backwards = cursor is not None and cursor.backwards
+    if cursor is not None and bound is None:
+        bound = query.order_key(cursor.values)
+    lo, hi = _range(query, by_created)
+    selection = Selection(
+        lambda: ctx.indexes(by_created),
+        by_created,
+        lo,
+        hi,
+        ctx.by_id,
+        ctx.src.match,
+        key,
+        bound,
+        backwards,
+        query.limit + 1,
+    )
+    while True:
+        selection.advance(ctx.work)
+        if selection.done:
+            result = selection.outcome(query.limit)
+            if result is not None:
+                items, more, other = result
+                if backwards:
+                    items.reverse()
+                    return Page(items, has_next=bool(items) and other, has_prev=more)
+                return Page(items, more, bool(items) and other)
+            selection.restart()
+            continue
+        changed = yield from ctx.pause()
+        if changed is None:
+            return _Outcome.STALE
+        if changed:
+            selection.changed(changed)
+
+
+class _Walk:
+    """One walk of a time index in the page's order from `start` (exclusive), forward or
+    backwards, collecting the first `need` downlinks that `test` accepts (every one in
+    `[lo, hi)` when `test` is None); kept exact when downlinks change between steps."""
+
+    def __init__(
+        self,
+        ctx: _Context,
+        by_created: bool,
+        desc: bool,
+        start: tuple[int, str] | None,
+        forward: bool,
+        need: int,
+        test: Match | None,
+    ) -> None:
+        self.ctx, self.by_created, self.desc = ctx, by_created, desc
+        self.start, self.forward, self.need, self.test = start, forward, need, test
+        self.lo, self.hi = _range(ctx.query, by_created)
+        self.got: list[Downlink] = []  # in walk order
+        self.last: tuple[int, str] | None = None  # the last entry examined
+        self.exhausted = False
+        self.entries: Iterator[tuple[int, str]] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.exhausted or len(self.got) >= self.need
+
+    def key(self, dl: Downlink) -> tuple[int, str]:
+        """`dl`'s entry in the walked index."""
+        return (dl.created_at if self.by_created else dl.modified_at, dl.id)
+
+    def _rank(self, entry: tuple[int, str]) -> tuple[int, str]:
+        """Ascending in the page's order (time descending for a descending sort)."""
+        return (-entry[0], entry[1]) if self.desc else entry
+
+    def _covered(self, entry: tuple[int, str]) -> bool:
+        """Whether the walk has passed `entry`: in range, after `start`, up to `last`."""
+        t = entry[0]
+        if (self.lo is not None and t < self.lo) or (self.hi is not None and t >= self.hi):
+            return False
+        r = self._rank(entry)
+        if self.start is not None:
+            s = self._rank(self.start)
+            if (r <= s) if self.forward else (r >= s):
+                return False
+        if self.exhausted:
+            return True
+        if self.last is None:
+            return False
+        end = self._rank(self.last)
+        return r <= end if self.forward else r >= end
+
+    def advance(self, work: Work) -> None:
+        """Examine entries until `need` are collected, the walk ends, or the step's work
+        is spent."""
+        while not self.done and work.left > 0:
+            if self.entries is None:
+                self.entries = walk_many(
+                    self.ctx.indexes(self.by_created),
+                    self.desc,
+                    self.last if self.last is not None else self.start,
+                    self.forward,
+                    self.lo,
+                    self.hi,
+                )
+            want = self.need - len(self.got)
+            # Without a test every entry is taken: read no more than are wanted.
+            size = min(work.left, want if self.test is None else max(want, 8), _CHUNK)
+            chunk = list(islice(self.entries, size))
+            if len(chunk) < size:
+                self.exhausted = True
+            if not chunk:
+                self.entries = None
+                return
+            found = lookup(self.ctx.by_id, [did for _, did in chunk])
+            test = self.test
+            if test is None:
+                self.got.extend(found)
+                self.last = chunk[-1]
+                work.spend(len(chunk))
+                continue
+            n = 0
+            for dl in found:
+                n += 1
+                if test(dl):
+                    self.got.append(dl)
+                    if len(self.got) >= self.need:
+                        break
+            self.last = chunk[n - 1]
+            work.spend(n)
+            if n < len(chunk):
+                # Entries past the last one examined were read off the walk: it goes on
+                # from `last` next time.
+                self.exhausted = False
+                self.entries = None
+        if self.exhausted:
+            self.entries = None
+
+    def changed(self, downlinks: list[Downlink]) -> None:
+        """Judge again the downlinks added or re-stamped since the last step: out of what
+        was collected, and back in order when the walk has passed where they now are."""
+        ids = {dl.id for dl in downlinks}
+        got = [dl for dl in self.got if dl.id not in ids]
+        by_id, test = self.ctx.by_id, self.test
+        for dl in downlinks:
+            if by_id.get(dl.id) is dl and self._covered(self.key(dl)):
+                if test is None or test(dl):
+                    got.append(dl)
+        rank, key = self._rank, self.key
+        got.sort(key=lambda dl: rank(key(dl)), reverse=not self.forward)
+        if len(got) > self.need:
+            # The walk is done nearer to its start than it had gone: it has passed up to
+            # the last one it keeps.
+            del got[self.need :]
+            self.last = key(got[-1])
+            self.exhausted = False
+        self.got = got
+        self.entries = None  # the indexes moved: the walk goes on from `last`
+
+
+def _index_page(ctx: _Context, budget: int | None) -> Generator[None, None, Page | _Outcome]:
+    """The page walked off the index of its sort (createdAt or modifiedAt, then id);
+    `_Outcome.SELECT` once more than `budget` downlinks were examined."""
+    query = ctx.query
+    by_created = query.sort[0].field == "createdAt"
     desc = query.sort[0].desc
     cursor = query.cursor
     backwards = cursor is not None and cursor.backwards
     start = (cursor.values[0], cursor.values[1]) if cursor is not None else None
-    other_filters = query.q is not None or (
-        (query.modified_since, query.modified_before)
-        if by_created
-        else (query.created_since, query.created_before)
-    ) != (None, None)
+    lo, hi = _range(query, by_created)
+    other_filters = query.q is not None or _range(query, not by_created) != (None, None)
     # The index range is the whole filter when there is no other: no per-item test.
-    test = match if other_filters else None
-    entries = _walk_many(indexes, desc, start, not backwards, lo, hi)
-    items = yield from _take(entries, by_id, test, query.limit + 1, count)
-    more = len(items) > query.limit
-    del items[query.limit :]
-    if not items:
-        return Page([], False, False)
+    test = ctx.src.match if other_filters else None
+    main = _Walk(ctx, by_created, desc, start, not backwards, query.limit + 1, test)
+    # The other side of the cursor: its own item, or any match beyond it (L5).
+    beyond = _Walk(ctx, by_created, desc, start, backwards, 1, test) if start else None
 
-    def edge(dl: Downlink) -> tuple[int, str]:
-        return (dl.created_at if by_created else dl.modified_at, dl.id)
-
-    if backwards:
-        items.reverse()
-        after = _walk_many(indexes, desc, edge(items[-1]), True, lo, hi)
-        has_next = bool((yield from _take(after, by_id, test, 1, count)))
-        return Page(items, has_next, more)
-    has_prev = False
-    if cursor is not None:
-        before = _walk_many(indexes, desc, edge(items[0]), False, lo, hi)
-        has_prev = bool((yield from _take(before, by_id, test, 1, count)))
-    return Page(items, more, has_prev)
-
-
-def _scan_page(
-    tenant: Tenant,
-    by_id: Mapping[str, Downlink],
-    query: ListQuery,
-    match: Match,
-    devices: list[str] | None,
-    count: _Count,
-) -> Steps:
-    key = query.key()
-    cursor = query.cursor
-    keep = query.limit + 1
-    bound = query.order_key(cursor.values) if cursor is not None else None
-    backwards = cursor is not None and cursor.backwards
-    # The best `keep` on the side the page is taken from, and whether the other side has
-    # any match; both folded in at every step, so the memory stays O(limit).
-    chosen: list[Downlink] = []
-    other = False
-    batch: list[Downlink] = []
-
-    def fold() -> None:
-        nonlocal chosen
-        pick = heapq.nlargest if backwards else heapq.nsmallest
-        chosen = pick(keep, chain(chosen, batch), key=key)
-        batch.clear()
-
-    for dl in _candidates(tenant, by_id, query, devices):
-        count.examined += 1
-        if count.examined % STEP == 0:
-            fold()
-            yield
-        if not match(dl):
-            continue
-        if bound is None:
-            batch.append(dl)
-            continue
-        k = key(dl)
-        # The cursor's own item lies on the side the walk comes from.
-        if k > bound or (backwards and not k < bound):
-            if backwards:
-                other = True
-            else:
-                batch.append(dl)
-        elif backwards:
-            batch.append(dl)
-        else:
-            other = True
-    fold()
-    items = chosen[: query.limit]
-    more = bool(items) and len(chosen) > query.limit
-    if backwards:
-        items.reverse()
-        return Page(items, has_next=bool(items) and other, has_prev=more)
-    return Page(items, more, bool(items) and other)
-
-
-def _candidates(
-    tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, devices: list[str] | None
-) -> Iterator[Downlink]:
-    """The tenant's (or its `devices'`) downlinks, narrowed by a time range where an index
-    allows it."""
-    by_created = query.created_since is not None or query.created_before is not None
-    if by_created:
-        lo, hi = query.created_since, query.created_before
-    else:
-        lo, hi = query.modified_since, query.modified_before
-    for index in _indexes(tenant, devices, by_created):
-        start = index.bisect_left((lo,)) if lo is not None else 0
-        stop = index.bisect_left((hi,)) if hi is not None else len(index)
-        for _, did in index.islice(start, max(start, stop)):
-            yield by_id[did]
-
-
-def _walk_many(
-    indexes: list[Index],
-    desc: bool,
-    start: tuple[int, str] | None,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-) -> Iterator[tuple[int, str]]:
-    """`_walk` over several disjoint indexes at once, merged into the one order."""
-    walks = [_walk(index, desc, start, forward, lo, hi) for index in indexes]
-    if len(walks) == 1:
-        return walks[0]
-    # Ascending: (t, id) ascending. Descending: t descending, id ascending. Backwards: the
-    # reverse of either.
-    key: Callable[[tuple[int, str]], Any] | None = (lambda e: (-e[0], e[1])) if desc else None
-    return heapq.merge(*walks, key=key, reverse=not forward)
-
-
-def _walk(
-    index: Index,
-    desc: bool,
-    start: tuple[int, str] | None,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-) -> Iterator[tuple[int, str]]:
-    """Entries of `index` (sorted `(t, id)` pairs) in the order t asc (or desc), id asc.
-
-    Forward: strictly after `start` in that order (from the beginning when None).
-    Backwards: strictly before `start`, nearest first. Only `lo <= t < hi`.
-    """
-    if desc:
-        return _walk_desc(index, start, forward, lo, hi)
-    # Ascending time: one slice of the index, its ends found by bisection (`(t,)` sorts
-    # before every `(t, id)`), so no entry is looked at in Python.
-    if forward:
-        pos = index.bisect_right(start) if start is not None else 0
-        if lo is not None:
-            pos = max(pos, index.bisect_left((lo,)))
-        stop = index.bisect_left((hi,)) if hi is not None else None
-        if stop is not None and stop <= pos:
-            return iter(())
-        return index.islice(pos, stop)
-    assert start is not None
-    pos = index.bisect_left(start)
-    if hi is not None:
-        pos = min(pos, index.bisect_left((hi,)))
-    first = index.bisect_left((lo,)) if lo is not None else 0
-    if pos <= first:
-        return iter(())
-    return index.islice(first, pos, reverse=True)
-
-
-def _walk_desc(
-    index: Index,
-    start: tuple[int, str] | None,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-) -> Iterator[tuple[int, str]]:
-    """`_walk` in descending time."""
-    # Descending time, but ties stay in ascending id order (L4): scan the other way and
-    # turn each run of equal times around.
-    in_range = (
-        start is not None and (lo is None or start[0] >= lo) and (hi is None or start[0] < hi)
-    )
-    if forward:
-        if start is not None:
-            t0 = start[0]
-            if in_range:
-                yield from index.islice(index.bisect_right(start), index.bisect_left((t0 + 1,)))
-            p = index.bisect_left((t0,))
-        else:
-            p = len(index)
-        if hi is not None:
-            p = min(p, index.bisect_left((hi,)))
-        yield from _runs_down(index, p, lo)
-    else:
+    def at_cursor() -> bool:
         assert start is not None
-        t0 = start[0]
-        if in_range:
-            yield from index.islice(
-                index.bisect_left((t0,)), index.bisect_left(start), reverse=True
-            )
-        p = index.bisect_left((t0 + 1,))
-        if lo is not None:
-            p = max(p, index.bisect_left((lo,)))
-        yield from _runs_up(index, p, hi)
+        dl = ctx.by_id.get(start[1])
+        if dl is None or dl.owner != ctx.src.owner or main.key(dl) != start:
+            return False
+        t = start[0]
+        if (lo is not None and t < lo) or (hi is not None and t >= hi):
+            return False
+        return test is None or test(dl)
 
-
-# A run of equal times longer than this is found by bisection instead of being collected,
-# so that a huge tie (a manual clock that never moved) costs O(log n), not its length.
-_LONG_RUN = 32
-
-
-def _runs_down(index: Index, p: int, lo: int | None) -> Iterator[tuple[int, str]]:
-    """Entries at positions < p, times descending, ids ascending within a time; t >= lo."""
-    while p > 0:
-        run: list[tuple[int, str]] = []
-        pos = p
-        for entry in index.islice(0, p, reverse=True):
-            pos -= 1
-            t = entry[0]
-            if lo is not None and t < lo:
-                yield from reversed(run)
-                return
-            if run and t != run[0][0]:
-                yield from reversed(run)
-                run = []
-            run.append(entry)
-            if len(run) > _LONG_RUN:
-                first = index.bisect_left((t,))
-                yield from index.islice(first, pos + len(run))
-                p = first
-                break
+    first = ctx.work.examined
+    while True:
+        if main.done:
+            if not main.got:
+                return Page([], False, False)
+            if beyond is None or beyond.done or at_cursor():
+                items = main.got[: query.limit]
+                more = len(main.got) > query.limit
+                other = beyond is not None and (bool(beyond.got) or at_cursor())
+                if backwards:
+                    items.reverse()
+                    return Page(items, other, more)
+                return Page(items, more, other)
+            beyond.advance(ctx.work)
         else:
-            yield from reversed(run)
-            return
-
-
-def _runs_up(index: Index, p: int, hi: int | None) -> Iterator[tuple[int, str]]:
-    """Entries at positions >= p, times ascending, ids descending within a time; t < hi."""
-    n = len(index)
-    while p < n:
-        run: list[tuple[int, str]] = []
-        pos = p - 1
-        for entry in index.islice(p):
-            pos += 1
-            t = entry[0]
-            if hi is not None and t >= hi:
-                yield from reversed(run)
-                return
-            if run and t != run[0][0]:
-                yield from reversed(run)
-                run = []
-            run.append(entry)
-            if len(run) > _LONG_RUN:
-                after = index.bisect_left((t + 1,))
-                yield from index.islice(pos - len(run) + 1, after, reverse=True)
-                p = after
-                break
-        else:
-            yield from reversed(run)
-            return
+            main.advance(ctx.work)
+        if budget is not None and ctx.work.examined - first > budget:
+            return _Outcome.SELECT
+        if ctx.work.left > 0:
+            continue
+        changed = yield from ctx.pause()
+        if changed is None:
+            return _Outcome.STALE
+        if changed:
+            main.changed(changed)
+            if beyond is not None:
+                beyond.changed(changed)
