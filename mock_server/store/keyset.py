@@ -23,9 +23,9 @@ page costs at most about twice the smaller of the two.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from itertools import islice
+from functools import partial
 from typing import Any
 
 from mock_server.domain.model import Downlink
@@ -33,7 +33,7 @@ from mock_server.store.base import Page
 from mock_server.store.qindex import MERGE_LIMIT, Feed, Index, Tenant
 from mock_server.store.query import ListQuery
 from mock_server.store.selection import Selection
-from mock_server.store.walks import Work, lookup, walk_many
+from mock_server.store.walks import Walk, Work
 
 __all__ = ["Tenant", "Match", "Source", "Steps", "STEP", "page_steps"]
 
@@ -46,8 +46,6 @@ the value of the final StopIteration."""
 
 STEP = 2048
 """Downlinks (or distinct values) examined between two yields of a page being built."""
-
-_CHUNK = 256  # ids looked up at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +107,8 @@ class _Context:
     ) -> None:
         self.src, self.by_id, self.query, self.feed, self.work = src, by_id, query, feed, work
         self.devices: set[str] | None = None  # None: the client's own indexes
+        # A page may bound one time index by the other's range, trusting the skew.
+        self.skew = src.tenant.skew
 
     def indexes(self, by_created: bool) -> list[Index]:
         """The sorted `(time, id)` indexes to walk: the client's, or its devices'."""
@@ -128,7 +128,7 @@ class _Context:
     def absorb(self) -> list[Downlink] | None:
         """The downlinks changed since the last look (each once), or None when the source
         is no longer the store's."""
-        if not self.src.current():
+        if not self.src.current() or self.src.tenant.skew != self.skew:
             return None
         if not self.feed:
             return []
@@ -174,7 +174,20 @@ def _build(ctx: _Context, use_index: bool) -> Generator[None, None, Page | _Outc
     lo, hi = _range(query, not by_created)
     budget = None
     if (lo, hi) != (None, None):
-        budget = query.limit + sum(_count(i, lo, hi) for i in ctx.indexes(not by_created))
+        in_range = sum(_count(i, lo, hi) for i in ctx.indexes(not by_created))
+        budget = query.limit + in_range
+        cursor = query.cursor
+        if not by_created and primary.desc and hi is not None:
+            # Newest modified first, created within [lo, hi): the walk passes everything
+            # modified since `hi` (created later, mostly) before the range's bulk. When
+            # that is more than the range holds, select from the range straight away.
+            top = _range(query, False)[1]
+            if cursor is not None and not cursor.backwards:
+                top = cursor.values[0] + 1 if top is None else min(top, cursor.values[0] + 1)
+            if cursor is None or not cursor.backwards:
+                ahead = sum(_count(i, hi, top) for i in ctx.indexes(False))
+                if ahead > in_range:
+                    return (yield from _select(ctx, True, *_time_key(query)))
     page = yield from _index_page(ctx, budget)
     if page is _Outcome.SELECT:
         return (yield from _select(ctx, not by_created, *_time_key(query)))
@@ -217,13 +230,15 @@ def _select(
     if cursor is not None and bound is None:
         bound = query.order_key(cursor.values)
     lo, hi = _range(query, by_created)
+    # The candidates' range is the whole filter when there is no other: no per-item test.
+    filtered = query.q is not None or _range(query, not by_created) != (None, None)
     selection = Selection(
         lambda: ctx.indexes(by_created),
         by_created,
         lo,
         hi,
         ctx.by_id,
-        ctx.src.match,
+        ctx.src.match if filtered else None,
         key,
         bound,
         backwards,
@@ -248,126 +263,6 @@ def _select(
             selection.changed(changed)
 
 
-class _Walk:
-    """One walk of a time index in the page's order from `start` (exclusive), forward or
-    backwards, collecting the first `need` downlinks that `test` accepts (every one in
-    `[lo, hi)` when `test` is None); kept exact when downlinks change between steps."""
-
-    def __init__(
-        self,
-        ctx: _Context,
-        by_created: bool,
-        desc: bool,
-        start: tuple[int, str] | None,
-        forward: bool,
-        need: int,
-        test: Match | None,
-    ) -> None:
-        self.ctx, self.by_created, self.desc = ctx, by_created, desc
-        self.start, self.forward, self.need, self.test = start, forward, need, test
-        self.lo, self.hi = _range(ctx.query, by_created)
-        self.got: list[Downlink] = []  # in walk order
-        self.last: tuple[int, str] | None = None  # the last entry examined
-        self.exhausted = False
-        self.entries: Iterator[tuple[int, str]] | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.exhausted or len(self.got) >= self.need
-
-    def key(self, dl: Downlink) -> tuple[int, str]:
-        """`dl`'s entry in the walked index."""
-        return (dl.created_at if self.by_created else dl.modified_at, dl.id)
-
-    def _rank(self, entry: tuple[int, str]) -> tuple[int, str]:
-        """Ascending in the page's order (time descending for a descending sort)."""
-        return (-entry[0], entry[1]) if self.desc else entry
-
-    def _covered(self, entry: tuple[int, str]) -> bool:
-        """Whether the walk has passed `entry`: in range, after `start`, up to `last`."""
-        t = entry[0]
-        if (self.lo is not None and t < self.lo) or (self.hi is not None and t >= self.hi):
-            return False
-        r = self._rank(entry)
-        if self.start is not None:
-            s = self._rank(self.start)
-            if (r <= s) if self.forward else (r >= s):
-                return False
-        if self.exhausted:
-            return True
-        if self.last is None:
-            return False
-        end = self._rank(self.last)
-        return r <= end if self.forward else r >= end
-
-    def advance(self, work: Work) -> None:
-        """Examine entries until `need` are collected, the walk ends, or the step's work
-        is spent."""
-        while not self.done and work.left > 0:
-            if self.entries is None:
-                self.entries = walk_many(
-                    self.ctx.indexes(self.by_created),
-                    self.desc,
-                    self.last if self.last is not None else self.start,
-                    self.forward,
-                    self.lo,
-                    self.hi,
-                )
-            want = self.need - len(self.got)
-            # Without a test every entry is taken: read no more than are wanted.
-            size = min(work.left, want if self.test is None else max(want, 8), _CHUNK)
-            chunk = list(islice(self.entries, size))
-            if len(chunk) < size:
-                self.exhausted = True
-            if not chunk:
-                self.entries = None
-                return
-            found = lookup(self.ctx.by_id, [did for _, did in chunk])
-            test = self.test
-            if test is None:
-                self.got.extend(found)
-                self.last = chunk[-1]
-                work.spend(len(chunk))
-                continue
-            n = 0
-            for dl in found:
-                n += 1
-                if test(dl):
-                    self.got.append(dl)
-                    if len(self.got) >= self.need:
-                        break
-            self.last = chunk[n - 1]
-            work.spend(n)
-            if n < len(chunk):
-                # Entries past the last one examined were read off the walk: it goes on
-                # from `last` next time.
-                self.exhausted = False
-                self.entries = None
-        if self.exhausted:
-            self.entries = None
-
-    def changed(self, downlinks: list[Downlink]) -> None:
-        """Judge again the downlinks added or re-stamped since the last step: out of what
-        was collected, and back in order when the walk has passed where they now are."""
-        ids = {dl.id for dl in downlinks}
-        got = [dl for dl in self.got if dl.id not in ids]
-        by_id, test = self.ctx.by_id, self.test
-        for dl in downlinks:
-            if by_id.get(dl.id) is dl and self._covered(self.key(dl)):
-                if test is None or test(dl):
-                    got.append(dl)
-        rank, key = self._rank, self.key
-        got.sort(key=lambda dl: rank(key(dl)), reverse=not self.forward)
-        if len(got) > self.need:
-            # The walk is done nearer to its start than it had gone: it has passed up to
-            # the last one it keeps.
-            del got[self.need :]
-            self.last = key(got[-1])
-            self.exhausted = False
-        self.got = got
-        self.entries = None  # the indexes moved: the walk goes on from `last`
-
-
 def _index_page(ctx: _Context, budget: int | None) -> Generator[None, None, Page | _Outcome]:
     """The page walked off the index of its sort (createdAt or modifiedAt, then id);
     `_Outcome.SELECT` once more than `budget` downlinks were examined."""
@@ -378,12 +273,27 @@ def _index_page(ctx: _Context, budget: int | None) -> Generator[None, None, Page
     backwards = cursor is not None and cursor.backwards
     start = (cursor.values[0], cursor.values[1]) if cursor is not None else None
     lo, hi = _range(query, by_created)
-    other_filters = query.q is not None or _range(query, not by_created) != (None, None)
+    other_range = _range(query, not by_created)
+    other_filters = query.q is not None or other_range != (None, None)
     # The index range is the whole filter when there is no other: no per-item test.
     test = ctx.src.match if other_filters else None
-    main = _Walk(ctx, by_created, desc, start, not backwards, query.limit + 1, test)
+    # No downlink is modified more than `skew` before it was created (none at all while
+    # T2 holds): a range of one time field bounds the walk of the other.
+    bounds = (lo, hi)
+    if by_created and other_range[1] is not None:
+        edge = other_range[1] + ctx.skew
+        bounds = (lo, edge if hi is None else min(hi, edge))
+    elif not by_created and other_range[0] is not None:
+        edge = other_range[0] - ctx.skew
+        bounds = (edge if lo is None else max(lo, edge), hi)
+
+    def walk(forward: bool, need: int) -> Walk:
+        indexes = partial(ctx.indexes, by_created)
+        return Walk(indexes, ctx.by_id, by_created, desc, start, forward, need, test, bounds)
+
+    main = walk(not backwards, query.limit + 1)
     # The other side of the cursor: its own item, or any match beyond it (L5).
-    beyond = _Walk(ctx, by_created, desc, start, backwards, 1, test) if start else None
+    beyond = walk(backwards, 1) if start else None
 
     def at_cursor() -> bool:
         assert start is not None

@@ -103,7 +103,7 @@ class Tenant:
     (`watch`), so that a page built in steps follows the changes between its steps
     instead of starting again."""
 
-    __slots__ = ("created", "modified", "devices", "messages", "watchers")
+    __slots__ = ("created", "modified", "devices", "messages", "watchers", "skew")
 
     def __init__(self) -> None:
         self.created: Index = SortedList()
@@ -112,6 +112,9 @@ class Tenant:
         # A message's device, or the set of them when several devices were sent it.
         self.messages: dict[str, str | set[str]] = {}
         self.watchers: list[Feed] = []
+        # How much earlier than its `createdAt` any downlink's `modifiedAt` is, at most
+        # (0 as long as T2 holds): a page bounds one time index by the other's range.
+        self.skew = 0
 
     def watch(self, feed: Feed) -> None:
         """Append every downlink added or re-stamped from now on to `feed`."""
@@ -125,6 +128,8 @@ class Tenant:
         """Index a new downlink."""
         # One key object per index entry, shared by the tenant's and the device's index.
         created, modified = (dl.created_at, dl.id), (dl.modified_at, dl.id)
+        if dl.created_at - dl.modified_at > self.skew:
+            self.skew = dl.created_at - dl.modified_at
         self.created.add(created)
         self.modified.add(modified)
         nid = dl.network_id
@@ -145,6 +150,8 @@ class Tenant:
 
     def restamp(self, dl: Downlink, modified_at: int) -> None:
         """Re-index a downlink whose `modifiedAt` becomes `modified_at` (before it does)."""
+        if dl.created_at - modified_at > self.skew:
+            self.skew = dl.created_at - modified_at
         old, new = (dl.modified_at, dl.id), (modified_at, dl.id)
         self.modified.remove(old)
         self.modified.add(new)

@@ -38,7 +38,8 @@ class Selection:
     """The best `keep` matches of a candidate walk by `key`, kept exact across changes.
 
     `indexes()`: the time indexes to walk (by `createdAt` when `by_created`, else by
-    `modifiedAt`), merged; only times in `[lo, hi)`. `bound`: the cursor's key (None on a
+    `modifiedAt`), merged; only times in `[lo, hi)`. `match`: the filter, None when the
+    candidates' range is the whole of it. `bound`: the cursor's key (None on a
     first page); the page's side is after it, or before it when `backwards`, and "best"
     means nearest to it.
     """
@@ -50,7 +51,7 @@ class Selection:
         lo: int | None,
         hi: int | None,
         by_id: Mapping[str, Downlink],
-        match: Callable[[Downlink], bool],
+        match: Callable[[Downlink], bool] | None,
         key: Callable[[Downlink], Any],
         bound: Any,
         backwards: bool,
@@ -82,7 +83,7 @@ class Selection:
     def _judge(self, dl: Downlink) -> None:
         """Keep `dl` if it matches and is on the page's side; remember it as a witness if
         it matches on the other side."""
-        if not self.match(dl):
+        if self.match is not None and not self.match(dl):
             return
         k = self.key(dl)
         bound = self.bound
