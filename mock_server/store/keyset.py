@@ -206,9 +206,11 @@ def _count(index: Index, lo: int | None, hi: int | None) -> int:
     return max(0, stop - start)
 
 
-def _time_key(query: ListQuery) -> tuple[Callable[[Downlink], Any], Any]:
+def _time_key(
+    query: ListQuery,
+) -> tuple[Callable[[Downlink], Any], Any, tuple[bool, int]]:
     """A plain-tuple key for a sort by one time field then id (faster than `query.key`),
-    and the cursor's key in it."""
+    the cursor's key in it, and (by createdAt, the sign) that describe it."""
     by_created = query.sort[0].field == "createdAt"
     sign = -1 if query.sort[0].desc else 1
 
@@ -217,11 +219,15 @@ def _time_key(query: ListQuery) -> tuple[Callable[[Downlink], Any], Any]:
 
     cursor = query.cursor
     bound = (sign * cursor.values[0], cursor.values[1]) if cursor is not None else None
-    return key, bound
+    return key, bound, (by_created, sign)
 
 
 def _select(
-    ctx: _Context, by_created: bool, key: Callable[[Downlink], Any], bound: Any
+    ctx: _Context,
+    by_created: bool,
+    key: Callable[[Downlink], Any],
+    bound: Any,
+    by_time: tuple[bool, int] | None = None,
 ) -> Generator[None, None, Page | _Outcome]:
     """The page selected from the candidates of one time index (store/selection.py)."""
     query = ctx.query
@@ -243,6 +249,10 @@ def _select(
         bound,
         backwards,
         query.limit + 1,
+        by_time=by_time,
+        # Nearest the cursor's side first: a descending page (or an ascending one read
+        # backwards) wants the newest.
+        newest_first=by_time is not None and (by_time[1] < 0) != backwards,
     )
     while True:
         selection.advance(ctx.work)

@@ -56,10 +56,19 @@ class Selection:
         bound: Any,
         backwards: bool,
         keep: int,
+        *,
+        by_time: tuple[bool, int] | None = None,
+        newest_first: bool = False,
     ) -> None:
         self.indexes, self.by_created, self.lo, self.hi = indexes, by_created, lo, hi
         self.by_id, self.match, self.key = by_id, match, key
         self.bound, self.backwards, self.keep = bound, backwards, keep
+        # When `key` is (sign x createdAt or modifiedAt, id): which time, and the sign.
+        self.by_time = by_time
+        # The candidates' order: newest first (the exact reverse of the index) finds the
+        # best of a sort by descending time early, and `bar` then turns the rest away
+        # cheaply.
+        self.newest_first = newest_first
         # Room beyond `keep`, so that a few kept ones changing costs no second walk.
         self.room = 2 * keep + 64
         self.restart()
@@ -121,7 +130,7 @@ class Selection:
         """Examine candidates until they run out or the step's work is spent."""
         while not self.exhausted and work.left > 0:
             if self.entries is None:
-                self.entries = walk_many(self.indexes(), False, self.last, True, self.lo, self.hi)
+                self.entries = self._walk()
             size = min(work.left, _CHUNK)
             chunk = list(islice(self.entries, size))
             if len(chunk) < size:
@@ -129,11 +138,42 @@ class Selection:
                 self.entries = None
             if not chunk:
                 return
-            for dl in lookup(self.by_id, [did for _, did in chunk]):
+            found = lookup(self.by_id, [did for _, did in chunk])
+            if self.bar is not None and self.by_time is not None:
+                found = self._near(found)
+            for dl in found:
                 self._judge(dl)
             self.last = chunk[-1]
             work.spend(len(chunk))
         self.fold()
+
+    def _walk(self) -> Iterator[tuple[int, str]]:
+        """The candidates after `last`: ascending, or the exact reverse (newest first)."""
+        if not self.newest_first:
+            return walk_many(self.indexes(), False, self.last, True, self.lo, self.hi)
+        walks = []
+        for index in self.indexes():
+            first = index.bisect_left((self.lo,)) if self.lo is not None else 0
+            stop = index.bisect_left((self.hi,)) if self.hi is not None else len(index)
+            if self.last is not None:
+                stop = min(stop, index.bisect_left(self.last))
+            walks.append(index.islice(first, max(first, stop), reverse=True))
+        return walks[0] if len(walks) == 1 else heapq.merge(*walks, reverse=True)
+
+    def _near(self, found: list[Downlink]) -> list[Downlink]:
+        """Those of `found` that can be better than `bar`, by their time alone (one
+        comparison each, no key built): the others are on the page's side and worse than
+        what is kept, so neither kept nor a witness."""
+        assert self.by_time is not None
+        by_created, sign = self.by_time
+        edge = self.bar[0]
+        if self.backwards:
+            if by_created:
+                return [dl for dl in found if sign * dl.created_at >= edge]
+            return [dl for dl in found if sign * dl.modified_at >= edge]
+        if by_created:
+            return [dl for dl in found if sign * dl.created_at <= edge]
+        return [dl for dl in found if sign * dl.modified_at <= edge]
 
     # -- changes between steps -----------------------------------------------------
 
@@ -143,7 +183,11 @@ class Selection:
             return False
         if self.exhausted:
             return True
-        return self.last is not None and (t, dl.id) <= self.last
+        if self.last is None:
+            return False
+        if self.newest_first:
+            return (t, dl.id) >= self.last
+        return (t, dl.id) <= self.last
 
     def changed(self, downlinks: list[Downlink]) -> None:
         """Judge again the downlinks added or re-stamped since the last step."""
