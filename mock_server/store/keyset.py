@@ -15,9 +15,11 @@ and put back in order when it now lies in that stretch and matches (one ahead is
 the walk). So a page is exact for the store as it is when its last step runs, the instant
 it is answered: no duplicate, no match missed, `has_next` and `has_prev` right then.
 
-A `createdAt` range sorted by `modifiedAt` (or the reverse) walks the sort's index while
-that costs less than the range holds; past that it selects from the range instead, so a
-page costs at most about twice the smaller of the two.
+A `createdAt` range sorted by `modifiedAt` (or the reverse) walks the sort's index from
+where the range's downlinks can be (none is modified before it was created, T2, but for
+a `skew` the client's indexes keep track of), while that costs less than the range
+holds; past that, or at once when two bisections show the walk would pass more, it
+selects from the range instead: a page costs at most about twice the smaller side.
 """
 
 from __future__ import annotations
