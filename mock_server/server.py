@@ -1,7 +1,8 @@
 """Run the mock (or any ASGI app) with uvicorn, bounded in bytes and time.
 
 `MockServer` runs it in a background thread on a free port; `run` runs it in the
-foreground (`downlinks-mock serve`). Both speak HTTP/1.1 through `GuardedHttpProtocol`
+foreground (`downlinks-mock serve`); `run_workers` runs it in N worker processes on one
+port (`serve --workers N`). All speak HTTP/1.1 through `GuardedHttpProtocol`
 (mock_server/connections.py), with the limits of `ServerLimits`.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -27,6 +29,8 @@ __all__ = [
     "free_port",
     "quiet_disconnects",
     "run",
+    "run_workers",
+    "StartError",
     "uvicorn_config",
 ]
 
@@ -60,6 +64,20 @@ def uvicorn_config(
 
 class ListenError(Exception):
     """The address cannot be listened on; the message says why and what to do."""
+
+
+class StartError(Exception):
+    """The app could not be built or served: the message says why, and `option` names the
+    command-line option to blame (None: no single one). It crosses from a worker process to
+    the parent, so it keeps both in `args` (pickled as they are)."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        super().__init__(message, option)
+        self.message = message
+        self.option = option
+
+    def __str__(self) -> str:
+        return self.message
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -102,6 +120,37 @@ def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) 
         lifespan="auto",
     )
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def run_workers(
+    app_factory: Callable[[], Any],
+    *,
+    sock: socket.socket,
+    workers: int,
+    log_level: str,
+    limits: ServerLimits,
+    on_ready: Callable[[list[int]], None] | None = None,
+) -> int:
+    """Serve the app of `app_factory` in `workers` processes on the one bound `sock`, in
+    the foreground; the exit status (0: stopped by SIGINT/SIGTERM; 1: a worker died).
+
+    Each worker builds its own app with `app_factory` (a picklable callable: a module-level
+    function or a functools.partial of one) and accepts on the shared socket. `on_ready`
+    gets the workers' pids once every one answers. A worker that fails to start stops the
+    others and raises StartError (its message; a StartError raised by the factory crosses
+    as it is). Workers are not restarted: one that dies is reported on stderr and the
+    others are stopped, so the mock never runs short of the workers it was asked for.
+    """
+    from mock_server import workers as worker_processes
+
+    return worker_processes.supervise(
+        app_factory,
+        sock=sock,
+        count=workers,
+        log_level=log_level,
+        limits=limits,
+        on_ready=on_ready,
+    )
 
 
 def free_port(host: str = "127.0.0.1") -> int:

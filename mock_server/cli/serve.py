@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from mock_server.config import DATA_ROOT, AuthMode, ClockMode, MockConfig, is_loopback
+from mock_server.config import (
+    DATA_ROOT,
+    DEFAULT_STORE_PREFIX,
+    MAX_WORKERS,
+    MEMORY_STORE,
+    AuthMode,
+    ClockMode,
+    MockConfig,
+    is_loopback,
+    masked_store,
+    parse_store,
+    parse_store_prefix,
+)
 from mock_server.domain.timefmt import parse_rfc3339
 from mock_server.fixtureset.load import FixtureError
-from mock_server.server import ListenError, ServerLimits, listen_socket
+from mock_server.server import ListenError, ServerLimits, StartError, listen_socket
 from mock_server.timeline.scenarios import ScenarioError, load_scenario
 
-__all__ = ["serve_command", "build_config", "build_limits", "bind", "is_loopback"]
+__all__ = [
+    "serve_command",
+    "build_config",
+    "build_limits",
+    "bind",
+    "is_loopback",
+    "served_app",
+]
 
 SHIPPED_FIXTURES = DATA_ROOT / "fixtures" / "default.json"
 _DEFAULT_LIMITS = ServerLimits()
@@ -41,8 +63,16 @@ def build_config(
     max_body_bytes: int = 1024 * 1024,
     admin_token: str | None = None,
     allowed_host: tuple[str, ...] = (),
+    store: str = MEMORY_STORE,
+    store_prefix: str = DEFAULT_STORE_PREFIX,
+    workers: int = 1,
 ) -> MockConfig:
-    """Options -> MockConfig, with click errors that name the option and the fix."""
+    """Options -> MockConfig, with click errors that name the option and the fix.
+
+    Everything decided at start (the admin token generated off loopback) is decided here,
+    once: every worker gets this same config.
+    """
+    store, store_prefix = _store_options(store, store_prefix, workers)
     mode = AuthMode(auth)
     if mode is AuthMode.HS256 and not secret:
         raise click.BadParameter("hs256 needs --secret (the shared HMAC key)", param_hint="--auth")
@@ -99,7 +129,66 @@ def build_config(
         body_limit=max_body_bytes,
         admin_token=admin_token or None,
         allowed_hosts=tuple(allowed_host),
+        store=store,
+        store_prefix=store_prefix,
+        workers=workers,
     )
+
+
+def _store_options(store: str, prefix: str, workers: int) -> tuple[str, str]:
+    """--store, --store-prefix and --workers checked together: the normalised store URL
+    and the prefix, or a click error naming the option and the fix."""
+    try:
+        url = parse_store(store)
+    except ValueError as exc:
+        message = str(exc).removeprefix("--store: ")
+        raise click.BadParameter(message, param_hint="--store") from None
+    try:
+        prefix = parse_store_prefix(prefix)
+    except ValueError as exc:
+        message = str(exc).removeprefix("--store-prefix: ")
+        raise click.BadParameter(message, param_hint="--store-prefix") from None
+    if not 1 <= workers <= MAX_WORKERS:
+        raise click.BadParameter(f"give 1 to {MAX_WORKERS}, not {workers}", param_hint="--workers")
+    if workers > 1 and url == MEMORY_STORE:
+        raise click.BadParameter(
+            f"{workers} workers need a shared store: with --store memory each process would "
+            "have its own downlinks; give --store redis://HOST:PORT/DB, or drop --workers",
+            param_hint="--workers",
+        )
+    if url != MEMORY_STORE and importlib.util.find_spec("redis") is None:
+        raise click.BadParameter(
+            "the Redis store needs the redis client: pip install 'downlinks-mock[redis]'",
+            param_hint="--store",
+        )
+    return url, prefix
+
+
+def served_app(config: MockConfig, access_log: bool) -> Any:
+    """The app `serve` runs: the mock, behind the batched access log when it is on (only at
+    log level info or debug). Raises StartError naming the option at fault. A module-level
+    function, so that `functools.partial(served_app, config, access_log)` reaches worker
+    processes pickled."""
+    from mock_server.app import create_app
+
+    try:
+        app: Any = create_app(config)
+    except FixtureError as exc:  # names the file and every problem, as `fixtures check` does
+        raise StartError(str(exc), "--fixtures") from None
+    except ValueError as exc:  # auth and scenario errors name the file and fix
+        raise StartError(str(exc)) from None
+    if access_log and config.log_level in ("info", "debug"):
+        from mock_server.accesslog import AccessLog
+
+        app = AccessLog(app)
+    return app
+
+
+def _start_failure(exc: StartError) -> click.ClickException:
+    """A StartError as the command's one-line error (exit 2 for a bad option, else 1)."""
+    if exc.option is not None:
+        return click.BadParameter(exc.message, param_hint=exc.option)
+    return click.ClickException(exc.message)
 
 
 def build_limits(
@@ -154,12 +243,21 @@ def _exposure_warning(host: str, auth: AuthMode) -> list[str]:
     ]
 
 
-def _banner(config: MockConfig, url: str) -> str:
+def _store_label(config: MockConfig) -> str:
+    """The store as the banner names it: memory, or the Redis URL (password masked), its
+    key prefix and the number of workers."""
+    if config.store == MEMORY_STORE:
+        return "store memory"
+    label = f"store {masked_store(config.store)} prefix {config.store_prefix}"
+    return label + (f", {config.workers} workers" if config.workers > 1 else "")
+
+
+def _banner(config: MockConfig, url: str, pids: list[int] | None = None) -> str:
     from mock_server.http.auth import mint_token
 
     lines = [
         f"Downlinks mock on {url}  (auth {config.auth_mode.value}, clock {config.clock_mode.value}, "
-        f"scenario {config.scenario})"
+        f"scenario {config.scenario}, {_store_label(config)})"
     ]
     token = None
     if config.auth_mode is AuthMode.LENIENT:
@@ -184,6 +282,10 @@ def _banner(config: MockConfig, url: str) -> str:
             f"  {config.admin_token}",
         ]
     lines.append(f"Web view: {url}/__mock/ui  (API spec: {url}/openapi.json)")
+    if pids:
+        lines.append(
+            f"Workers: {len(pids)} processes on one port (pids {' '.join(map(str, pids))})"
+        )
     lines += _exposure_warning(config.host, config.auth_mode)
     return "\n".join(lines)
 
@@ -289,6 +391,29 @@ def _banner(config: MockConfig, url: str) -> str:
     "guard); repeatable.",
 )
 @click.option(
+    "--store",
+    default=MEMORY_STORE,
+    envvar="DOWNLINKS_MOCK_STORE",
+    metavar="memory|URL",
+    help="Where the state lives: memory (this process alone), or a Redis URL that several "
+    "mocks share, redis://[user:password@]host:port/db, rediss://... or "
+    "unix:///path.sock?db=N. See docs/shared-mock.md.",
+)
+@click.option(
+    "--store-prefix",
+    default=DEFAULT_STORE_PREFIX,
+    metavar="PREFIX",
+    help="What every Redis key starts with (1-64 of A-Z a-z 0-9 . _ : -): mocks with "
+    "different prefixes share one Redis without seeing each other's state.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(1, MAX_WORKERS),
+    help="Processes answering on one port, sharing state through the store; more than "
+    "one needs a Redis --store.",
+)
+@click.option(
     "--max-header-bytes",
     default=_DEFAULT_LIMITS.max_header_bytes,
     type=click.IntRange(min=1024),
@@ -328,8 +453,7 @@ def serve_command(
     **options: object,
 ) -> None:
     """Run the mock server."""
-    from mock_server.app import create_app
-    from mock_server.server import run
+    from mock_server.server import run, run_workers
 
     config = build_config(**options)  # type: ignore[arg-type]
     limits = build_limits(
@@ -341,21 +465,31 @@ def serve_command(
     )
     # Take the port before anything else: a busy one is one line, not a banner then a trace.
     sock = bind(config.host, config.port)
-    try:
-        app = create_app(config)
-    except FixtureError as exc:  # names the file and every problem, as `fixtures check` does
-        sock.close()
-        raise click.BadParameter(str(exc), param_hint="--fixtures") from None
-    except ValueError as exc:  # auth and scenario errors name the file and fix
-        sock.close()
-        raise click.ClickException(str(exc)) from None
     config.port = int(sock.getsockname()[1])  # --port 0: the banner names the real one
     host = f"[{config.host}]" if ":" in config.host else config.host
     url = f"http://{host}:{config.port}"
-    click.echo(_banner(config, url))
-    served: Any = app
-    if access_log and config.log_level in ("info", "debug"):
-        from mock_server.accesslog import AccessLog
-
-        served = AccessLog(app)
-    run(served, sock=sock, log_level=config.log_level, limits=limits)
+    if config.workers == 1:
+        try:
+            app = served_app(config, access_log)
+        except StartError as exc:
+            sock.close()
+            raise _start_failure(exc) from None
+        click.echo(_banner(config, url))
+        run(app, sock=sock, log_level=config.log_level, limits=limits)
+        return
+    # Every worker gets this config, pickled: what was generated at start is shared.
+    factory = functools.partial(served_app, config, access_log)
+    try:
+        status = run_workers(
+            factory,
+            sock=sock,
+            workers=config.workers,
+            log_level=config.log_level,
+            limits=limits,
+            on_ready=lambda pids: click.echo(_banner(config, url, pids)),
+        )
+    except StartError as exc:
+        raise _start_failure(exc) from None
+    finally:
+        sock.close()
+    sys.exit(status)
