@@ -269,7 +269,7 @@ def run(stored: int, wrk: str, mode: Mode, tmp: Path) -> tuple[list[Row], list[R
         # Creates last: they grow the stores that the reads read.
         print("  creates, memory against Redis:", flush=True)
         measure(jobs(compared, (POST,), (MEMORY, REDIS_1)), *args)
-        fanout = measure_fanout(redis.url, "bench-fanout", redis.pid, mode.fanout)
+        fanout = measure_fanout(redis.url, "bench-fanout", redis.port, mode.fanout)
     return compared, scaled, fanout
 
 
