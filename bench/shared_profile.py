@@ -210,7 +210,7 @@ def report(results: dict[str, dict[str, Profiled]], top: int = 8) -> str:
             f"{kind}: {memory.cpu_us:,.0f} us of CPU per request on the memory store, "
             f"{redis.cpu_us:,.0f} us on the Redis store ({redis.cpu_us / memory.cpu_us:.2f}x); "
             f"{commands:.1f} Redis commands packed per request ({scripts:.1f} scripts, "
-            f"{pipelines:.1f} pipelines). The extra under the profiler, by area: "
+            f"{pipelines:.1f} Pipeline.execute calls). The extra under the profiler, by area: "
             + ", ".join(
                 f"{name} {seconds / total:.0%}"
                 for name, seconds in sorted(areas.items(), key=lambda kv: -kv[1])
