@@ -32,7 +32,7 @@ def _text(value: bytes) -> str:
 
 
 def encode_entry(fields: tuple[Any, ...]) -> bytes:
-    """An entry's fields as JSON, with "@SEQ@" first where the shared seq goes."""
+    """An entry's fields as JSON (the shared seq is written in front of it)."""
     out: list[Any] = list(fields)
     for i in _BYTES:
         out[i] = _text(out[i])
@@ -40,20 +40,20 @@ def encode_entry(fields: tuple[Any, ...]) -> bytes:
         out[i] = [_text(chunk) for chunk in out[i]]
     for i in _PAIR_LISTS:
         out[i] = [[_text(k), _text(v)] for k, v in out[i]]
-    return dumps(["@SEQ@", *out])
+    return dumps(out)
 
 
 def decode_entry(raw: bytes) -> tuple[Any, ...]:
-    """The stored tuple (seq first) of an entry `encode_entry` made."""
-    data = loads(raw)
-    seq, fields = data[0], data[1:]
+    """The stored tuple (seq first) of an entry as the journal keeps it ("seq|entry")."""
+    seq, _, body = raw.partition(b"|")
+    fields = loads(body)
     for i in _BYTES:
         fields[i] = fields[i].encode("latin-1")
     for i in _BYTES_LISTS:
         fields[i] = [chunk.encode("latin-1") for chunk in fields[i]]
     for i in _PAIR_LISTS:
         fields[i] = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in fields[i]]
-    return (seq, *fields)
+    return (int(seq), *fields)
 
 
 class Appender:
@@ -103,7 +103,9 @@ class Appender:
             args += [fields[-1], encode_entry(fields)]
         async with state.reaching():
             await state.run_script(
-                "JOURNAL", [keys.journal, keys.journal_bytes, keys.journal_seq], args
+                "JOURNAL",
+                [keys.journal, keys.journal_costs, keys.journal_bytes, keys.journal_seq],
+                args,
             )
 
 
@@ -116,7 +118,7 @@ async def refresh(state: RedisStore, newest: int | None = None) -> None:
         pipe.get(keys.journal_seq)
         pipe.get(keys.journal_bytes)
         raw, seq, total = await pipe.execute()
-    entries = [decode_entry(item.partition(b"|")[2]) for item in raw]
+    entries = [decode_entry(item) for item in raw]
     state.mock.journal.load(entries, int(seq or 0), int(total or 0))
 
 
@@ -124,5 +126,5 @@ async def clear(state: RedisStore) -> None:
     """Empty the shared journal (its seq goes on counting)."""
     keys = state.keys
     async with state.reaching() as r:
-        await r.delete(keys.journal, keys.journal_bytes)
+        await r.delete(keys.journal, keys.journal_costs, keys.journal_bytes)
     state.mock.journal.clear()

@@ -114,7 +114,8 @@ class Keys:
         self.scenarios = key("scenarios")  # digest -> [source, document]
         self.secret = key("cursor-secret")  # L7: one key for every process's cursors
         self.initialised = key("initialised")  # set once the fixtures are loaded
-        self.journal = key("journal")  # M7: "cost|entry", oldest first
+        self.journal = key("journal")  # M7: "seq|entry", oldest first
+        self.journal_costs = key("journal-costs")  # each entry's cost, in the same order
         self.journal_bytes = key("journal-bytes")
         self.journal_seq = key("journal-seq")
         self.fault_ids = key("fault-ids")
@@ -229,8 +230,8 @@ class Replica:
         seq, entry_id = int(result[0]), result[1]
         async with self.reaching(), self._turn():
             if seq == self._seq + 1 and self._ready:
-                body = event.replace(b'"@SEQ@"', b"%d" % seq, 1)
-                if await self._apply(self._redis(), [(entry_id, {b"e": body})]):
+                fields = {b"e": event, b"s": b"%d" % seq}
+                if await self._apply(self._redis(), [(entry_id, fields)]):
                     return
         await self.sync()
 
@@ -300,6 +301,8 @@ class Replica:
 
     async def _apply(self, r: aioredis.Redis, entries: list[Any]) -> bool:
         events = [loads(fields[b"e"]) for _, fields in entries]
+        for (_, fields), ev in zip(entries, events, strict=True):
+            ev[1] = int(fields[b"s"])  # the sequence number, written beside the event
         wanted = {
             ev[5]["scenario"]
             for ev in events
@@ -485,8 +488,23 @@ class Replica:
                 args=[LOG_LENGTH, downlink_id, rev, value, b"", event],
                 client=pipe,
             )
-        await pipe.execute()
-        # Refused commits (another process fired first) come back as its changes.
+        results = await pipe.execute()
+        # This process's commits, applied without reading them back when nothing else
+        # came between; refused ones (another process fired first) come back as its
+        # changes when the log is read.
+        mine = sorted(
+            (int(result[0]), result[1], event)
+            for result, (_, _, _, event) in zip(results, commits, strict=True)
+            if isinstance(result, list)
+        )
+        if len(mine) == len(commits) and all(
+            seq == self._seq + 1 + i for i, (seq, _, _) in enumerate(mine)
+        ):
+            entries = [
+                (entry_id, {b"e": event, b"s": b"%d" % seq}) for seq, entry_id, event in mine
+            ]
+            if await self._apply(r, entries):
+                return due
         await self._catch_up(r)
         return due
 

@@ -168,6 +168,7 @@ class RedisStore(Replica):
                     keys.journal,
                     keys.journal_bytes,
                     keys.faults_applied,
+                    keys.journal_costs,
                 ],
                 [LOG_LENGTH, dumps(["reset", "@SEQ@"]), dumps(fresh.state()), digest],
             )

@@ -273,3 +273,20 @@ def test_concurrent_exchanges_are_each_journaled_once(redis_url: str) -> None:
     seqs = [item["seq"] for item in items]
     assert len(items) == 60
     assert seqs == sorted(set(seqs))
+
+
+@pytest.mark.rule("M7")
+def test_the_shared_journal_keeps_to_its_count_and_byte_budgets(redis_url: str) -> None:
+    budgets = {"journal_size": 20, "journal_entry_bytes": 1024, "journal_bytes": 8192}
+    with MockServer(shared_config(redis_url, **budgets)) as one:
+        with MockServer(shared_config(redis_url, **budgets)) as two:
+            with httpx.Client(headers=auth()) as client:
+                for i in range(30):
+                    base = (one if i % 2 else two).base_url
+                    client.post(f"{base}/downlinks", json=body(message="x" * 600))
+                journal = client.get(f"{one.base_url}/__mock/requests").json()
+    items = journal["items"]
+    assert 0 < len(items) <= 20
+    assert journal["bytes"] <= 8192
+    seqs = [item["seq"] for item in items]
+    assert seqs == list(range(31 - len(items), 31))  # the newest, in order
