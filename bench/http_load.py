@@ -3,6 +3,7 @@
     python bench/http_load.py              # 1,000 and 1,000,000 stored (about 12 minutes)
     python bench/http_load.py --quick      # 1,000 and 100,000 stored (about 4 minutes)
     python bench/http_load.py --variants   # also: --log-level warning, gc.freeze()
+    python bench/http_load.py --no-costs   # without the access log's and journal's costs
 
 For each store size three servers run side by side on 127.0.0.1, each in a process of its
 own (bench/serve.py):
@@ -12,6 +13,9 @@ own (bench/serve.py):
   store filled before it listens (bench/dataset.py);
 - the bare baseline: Starlette on uvicorn (uvloop, httptools, no access log) answering
   the very bytes the mock answered (one downlink, a 50-item page, a create's 201);
+- the mock again with `--no-access-log`, and again with its request journal off
+  (`serve --journal-size 0`): what the access log and the journal cost, as the share of
+  the default mock's CPU per request (and req/s) that each takes;
 - WireMock standalone (where Java and its jar are found; the npm package `wiremock`
   ships the jar, installed into a cache outside the repository) answering the same bytes
   as static stubs, its request journal bounded to 1,000 entries like the mock's.
@@ -374,9 +378,19 @@ class Variant:
     kinds: tuple[str, ...]
 
 
+# What the access log and the request journal cost: the same mock without each, measured
+# in every run beside the default one (`--no-costs` to skip them).
+NO_ACCESS_LOG = "mock --no-access-log"
+NO_JOURNAL = "mock, journal off"
+COST_KINDS = (GET_ONE, PAGE, MIXED, POST)
+COSTS = (
+    Variant(NO_ACCESS_LOG, ("--", "--no-access-log"), COST_KINDS),
+    # `serve --journal-size 0`: bench/serve.py sets MockConfig(journal_size=0).
+    Variant(NO_JOURNAL, ("--journal", "off"), COST_KINDS),
+)
+COST_MAX = 0.10  # of throughput, judged by CPU per request (the steadier figure)
 VARIANTS = (
     Variant("mock --log-level warning", ("--", "--log-level", "warning"), (GET_ONE, PAGE, MIXED)),
-    Variant("mock + AccessLog", ("--access", "batched"), (GET_ONE, PAGE, MIXED)),
     Variant("mock + gc.freeze()", ("--gc", "freeze"), (POST, MIXED)),
 )
 
@@ -545,20 +559,24 @@ def verdicts(rows: list[Row], sizes: tuple[int, int]) -> list[tuple[str, bool, s
                 f"{scale:.2f}x by CPU per request ({a.cpu_us:,.0f} -> {b.cpu_us:,.0f} us)",
             )
         )
-    quiet = {(r.stored, r.kind): r for r in rows if r.server == "mock --log-level warning"}
-    for (stored, kind), r in quiet.items():
-        for server in ("mock", "mock + AccessLog"):
-            logged = by.get((stored, server, kind))
-            if logged is None or not r.rps or not logged.cpu_us:
+    for without, what in (
+        (NO_ACCESS_LOG, "the access log"),
+        (NO_JOURNAL, "the journal"),
+        ("mock --log-level warning", "log level info"),
+    ):
+        for r in rows:
+            with_ = by.get((r.stored, "mock", r.kind))
+            if r.server != without or with_ is None or not r.rps or not with_.cpu_us:
                 continue
-            cost = 1 - logged.rps / r.rps
-            cpu_cost = 1 - r.cpu_us / logged.cpu_us
+            cost = 1 - with_.rps / r.rps
+            cpu_cost = 1 - r.cpu_us / with_.cpu_us
             out.append(
                 (
-                    f"access log of `{server}` costs <= 10%: {kind} ({stored:,})",
-                    cpu_cost <= 0.10,
-                    f"{cpu_cost:.0%} of CPU per request, {cost:.0%} of req/s "
-                    f"({logged.rps:,.0f} vs {r.rps:,.0f} req/s without)",
+                    f"{what} costs <= {COST_MAX:.0%}: {r.kind} ({r.stored:,})",
+                    cpu_cost <= COST_MAX,
+                    f"{cpu_cost:.1%} of CPU per request ({with_.cpu_us:,.0f} vs "
+                    f"{r.cpu_us:,.0f} us without), {cost:.1%} of req/s "
+                    f"({with_.rps:,.0f} vs {r.rps:,.0f})",
                 )
             )
     for r in rows:
@@ -620,8 +638,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--variants",
         action="store_true",
-        help="also the mock with --log-level warning (the access log's cost) and with "
-        "gc.freeze() after loading, side by side",
+        help="also the mock with --log-level warning and with gc.freeze() after loading, "
+        "side by side",
+    )
+    parser.add_argument(
+        "--no-costs",
+        action="store_true",
+        help="skip the mocks without the access log and without the journal (their costs)",
     )
     parser.add_argument("--no-wiremock", action="store_true", help="skip the WireMock column")
     parser.add_argument(
@@ -669,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
     token = mint_token(OWNER)
     rows: list[Row] = []
     stores = []
-    variants = VARIANTS if args.variants else ()
+    variants = (() if args.no_costs else COSTS) + (VARIANTS if args.variants else ())
     try:
         with tempfile.TemporaryDirectory(prefix="http-load-") as tmp:
             for stored in mode.sizes:
