@@ -450,21 +450,33 @@ def bench_store(
             server = stack.enter_context(bench_server(name, args, log, 900))
             servers.append((server, variant.kinds))
 
-        def jobs(kinds: tuple[str, ...]) -> list[Job]:
+        by_job: dict[tuple[str, str], Row] = {}
+
+        def jobs(kinds: tuple[str, ...], names: tuple[str, ...] | None = None) -> list[Job]:
             out: list[Job] = []
             for server, served in servers:
+                if names is not None and server.name not in names:
+                    continue
                 for kind in kinds:
                     if kind in served:
-                        row = Row(stored, server.name, kind)
-                        rows.append(row)
-                        # The JVM compiles its hot paths in the first seconds of load.
-                        warm = mode.warmup * (3 if server.name == "wiremock" else 1)
+                        row = by_job.get((server.name, kind))
+                        warm = 0.0  # a row measured before is warm
+                        if row is None:
+                            row = by_job[server.name, kind] = Row(stored, server.name, kind)
+                            rows.append(row)
+                            # The JVM compiles its hot paths in the first seconds of load.
+                            warm = mode.warmup * (3 if server.name == "wiremock" else 1)
                         out.append((row, server, targets.loads[kind], warm))
             return out
 
         run_rounds(jobs(READS), wrk, mode)
         # Creates go last: they grow the store that the reads read.
         run_rounds(jobs(WRITES), wrk, mode)
+        if any(v in COSTS for v in variants):
+            # A cost of a few percent needs more rounds than the machine's noise: the
+            # default mock and the mocks without the access log and the journal again.
+            names = ("mock", *(v.name for v in variants if v in COSTS))
+            run_rounds(jobs(COST_KINDS, names), wrk, mode)
         info.update(rss_end_kib=rss_kib(mock.pid), seconds=round(time.monotonic() - started, 1))
     compare(rows)
     return rows, info
@@ -564,12 +576,14 @@ def verdicts(rows: list[Row], sizes: tuple[int, int]) -> list[tuple[str, bool, s
         (NO_JOURNAL, "the journal"),
         ("mock --log-level warning", "log level info"),
     ):
+        costs: dict[int, list[float]] = {}
         for r in rows:
             with_ = by.get((r.stored, "mock", r.kind))
             if r.server != without or with_ is None or not r.rps or not with_.cpu_us:
                 continue
             cost = 1 - with_.rps / r.rps
             cpu_cost = 1 - r.cpu_us / with_.cpu_us
+            costs.setdefault(r.stored, []).append(cpu_cost)
             out.append(
                 (
                     f"{what} costs <= {COST_MAX:.0%}: {r.kind} ({r.stored:,})",
@@ -577,6 +591,15 @@ def verdicts(rows: list[Row], sizes: tuple[int, int]) -> list[tuple[str, bool, s
                     f"{cpu_cost:.1%} of CPU per request ({with_.cpu_us:,.0f} vs "
                     f"{r.cpu_us:,.0f} us without), {cost:.1%} of req/s "
                     f"({with_.rps:,.0f} vs {r.rps:,.0f})",
+                )
+            )
+        for stored, found in costs.items():
+            mean = sum(found) / len(found)
+            out.append(
+                (
+                    f"{what} costs <= {COST_MAX:.0%}: mean of the {len(found)} kinds ({stored:,})",
+                    mean <= COST_MAX,
+                    f"{mean:.1%} of CPU per request",
                 )
             )
     for r in rows:

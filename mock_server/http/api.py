@@ -183,18 +183,19 @@ def _params(
     caller that adds its own findings first). Each may be given once (which of two would
     win?), and only those the spec declares."""
     # The pairs `request.query_params.multi_items()` gives (parse_qsl of the latin-1
-    # text, blank values kept), read directly: a part without `%` or `+` is its own
-    # unquoted text, so only the others pay for `unquote`.
+    # text, blank values kept), read directly: a name or value without `%` or `+` is its
+    # own unquoted text, so only the others pay for `unquote`.
     query_string: bytes = request.scope["query_string"]
     items: list[tuple[str, str]] = []
     if query_string:
         for part in query_string.decode("latin-1").split("&"):
             if not part:
                 continue
-            name, eq, value = part.partition("=")
-            if "%" in part or "+" in part:
+            name, _, value = part.partition("=")
+            if "%" in name or "+" in name:
                 name = unquote(name.replace("+", " "), errors="replace")
-                value = unquote(value.replace("+", " "), errors="replace") if eq else ""
+            if "%" in value or "+" in value:
+                value = unquote(value.replace("+", " "), errors="replace")
             items.append((name, value))
     params, errors = mock.spec.check_query(operation_id, items)
     raw = dict(items)

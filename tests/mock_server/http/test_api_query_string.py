@@ -15,7 +15,7 @@ from mock_server.http.api import _params
 
 # Pieces that exercise the decoding: separators, `+`, escapes (valid, broken, UTF-8 and
 # not), and text that is already plain.
-_PIECES = ["q", "=", "&", "+", "%2B", "%26", "%3D", "%C3%A9", "%E9", "%", "%4", "a", " ", "é", "~"]
+_PIECES = ["q", "=", "&", "+", "%2B", "%26", "%3D", "%c3%a9", "%e9", "%", "%4", "a", " ", "é", "~"]
 
 
 def _request(query: bytes) -> Request:
@@ -27,7 +27,7 @@ def _request(query: bytes) -> Request:
 def test_e2_query_pairs_are_what_query_params_gives():
     mock = create_app(MockConfig()).state.mock
     rng = random.Random(7)
-    samples = [b"", b"q=a+b", b"q=%C3%A9t%C3%A9&limit=5", b"&&q=&", b"q", b"q=1&q=2"]
+    samples = [b"", b"q=a+b", b"q=%c3%a9t%c3%a9&limit=5", b"&&q=&", b"q", b"q=1&q=2"]
     samples += [
         "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 12))).encode("utf-8")
         for _ in range(3000)
