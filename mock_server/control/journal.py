@@ -9,6 +9,10 @@ a way that cannot fail (`journal_render`).
 
 Control-plane requests (`/__mock/...`) are not journaled: the journal shows the traffic
 of the public API only, so reading it never changes what it shows.
+
+A journal of size 0 is off (`MockConfig(journal_size=0)`): it keeps nothing, reads as
+empty with a capacity of 0, and the middleware passes requests straight through (faults,
+M8, are still applied when any are armed).
 """
 
 from __future__ import annotations
@@ -199,13 +203,15 @@ class Journal:
 
     Appends take no lock: the server calls them from its one event-loop thread, and deque
     appends and pops are atomic anyway. Readers copy the ring before they look.
+
+    `size` 0 means off: `append` keeps nothing and `entries` is always empty.
     """
 
     def __init__(
         self, size: int = 1000, *, entry_bytes: int = ENTRY_BYTES, total_bytes: int = TOTAL_BYTES
     ) -> None:
-        if size < 1:
-            raise ValueError("the journal size must be at least 1")
+        if size < 0:
+            raise ValueError("the journal size must be at least 0 (0: off)")
         if entry_bytes < 256:
             raise ValueError("the journal's entry budget must be at least 256 bytes")
         if total_bytes < entry_bytes:
@@ -240,6 +246,8 @@ class Journal:
     def append(self, fields: tuple[Any, ...]) -> None:
         """Append one exchange: the JournalEntry fields after `seq`, its cost last. The
         oldest entries go while the ring is over its count or its bytes."""
+        if not self.size:  # off
+            return
         seq = self._last = next(self._seq)
         entries = self._entries
         entries.append((seq, *fields))
@@ -296,6 +304,10 @@ class JournalMiddleware:
             return
         mock = self.mock
         journal = mock.journal
+        if not journal.size and not mock.faults.active:
+            # The journal is off and no fault is armed: nothing to keep or to apply.
+            await self.app(scope, receive, send)
+            return
         limit = journal.entry_bytes
         at = mock.clock.now()
         started = time.perf_counter_ns()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -182,7 +182,21 @@ def _params(
     sent, and what is wrong with them (raised at once unless `report` is False, for a
     caller that adds its own findings first). Each may be given once (which of two would
     win?), and only those the spec declares."""
-    items = request.query_params.multi_items()
+    # The pairs `request.query_params.multi_items()` gives (parse_qsl of the latin-1
+    # text, blank values kept), read directly: a name or value without `%` or `+` is its
+    # own unquoted text, so only the others pay for `unquote`.
+    query_string: bytes = request.scope["query_string"]
+    items: list[tuple[str, str]] = []
+    if query_string:
+        for part in query_string.decode("latin-1").split("&"):
+            if not part:
+                continue
+            name, _, value = part.partition("=")
+            if "%" in name or "+" in name:
+                name = unquote(name.replace("+", " "), errors="replace")
+            if "%" in value or "+" in value:
+                value = unquote(value.replace("+", " "), errors="replace")
+            items.append((name, value))
     params, errors = mock.spec.check_query(operation_id, items)
     raw = dict(items)
     if errors and report:
