@@ -304,8 +304,9 @@ class JournalMiddleware:
             return
         mock = self.mock
         journal = mock.journal
-        if not journal.size and not mock.faults.active:
-            # The journal is off and no fault is armed: nothing to keep or to apply.
+        if not journal.size and not mock.faults.active and not mock.state.shared:
+            # The journal is off and no fault is armed: nothing to keep or to apply (with
+            # a shared store, another process may have armed one: the sync below tells).
             await self.app(scope, receive, send)
             return
         limit = journal.entry_bytes
