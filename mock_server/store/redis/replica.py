@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -81,6 +82,28 @@ TIMEOUT_S = 2.0
 def scenario_digest(source: str, document: Any) -> str:
     """The name under which a scenario is shared: a digest of what it was loaded from."""
     return hashlib.sha256(dumps([source, document])).hexdigest()[:32]
+
+
+class _HiredisPacking:
+    """Commands packed by hiredis (C) rather than by redis-py's asyncio connection
+    (Python), as redis-py's own synchronous client does when hiredis is installed."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:
+            args = (*args[0].split(), *args[1:])  # "SCRIPT LOAD" is two words
+        return [hiredis.pack_command(args)]
+
+
+_PACKED: dict[type[Any], type[Any]] = {}
+
+
+def _packed(connection_class: type[Any]) -> type[Any]:
+    """`connection_class` packing with hiredis (one class made per connection class)."""
+    found = _PACKED.get(connection_class)
+    if found is None:
+        name = f"Packed{connection_class.__name__}"
+        found = _PACKED[connection_class] = type(name, (_HiredisPacking, connection_class), {})
+    return found
 
 
 class _Link:
@@ -181,6 +204,8 @@ class Replica:
                 socket_connect_timeout=TIMEOUT_S,
                 retry_on_timeout=False,
             )
+            pool = client.connection_pool
+            pool.connection_class = _packed(pool.connection_class)
             found = self._links[loop] = _Link(client)
         return found
 
