@@ -111,7 +111,8 @@ class _Link:
 
     def __init__(self, client: aioredis.Redis) -> None:
         self.client = client
-        self.turn = asyncio.Lock()  # this loop's one sync at a time
+        self.next_round: asyncio.Future[None] | None = None  # the sync round to come
+        self.running = False  # a sync round is under way
         names = ("SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
         self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
         self.scripts["JOURNAL"] = client.register_script(scripts.JOURNAL_APPEND)
@@ -179,8 +180,6 @@ class Replica:
         self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Link] = (
             weakref.WeakKeyDictionary()
         )
-        self._asked = 0  # syncs asked for
-        self._done = 0  # the last ask a finished sync covered
         self._ready = False
         self._seq = 0  # the last change applied
         self._last_id = b"0-0"  # its id in the log
@@ -237,56 +236,57 @@ class Replica:
     async def sync(self) -> None:
         """Apply every change committed before this call, then fire what fell due (T3).
 
-        Concurrent calls share the work: a call returns once a sync that began after it
-        was made has finished."""
-        self._asked += 1
-        ask = self._asked
-        async with self.reaching(), self._turn():
-            if self._done >= ask:
-                return
-            covers = self._asked
-            await self._sync_once()
-            self._done = covers
+        Concurrent calls share the work, in rounds: a call waits for the next round to
+        begin and end (one that began before the call may have missed a change), and all
+        calls made meanwhile wait for that same round. A round that fails (Redis away or
+        too slow: each command has a timeout) fails all of them, with a 503."""
+        link = self.link()
+        ahead = link.next_round
+        if ahead is None:
+            ahead = link.next_round = asyncio.get_running_loop().create_future()
+            if not link.running:
+                link.running = True
+                asyncio.get_running_loop().create_task(self._rounds(link))
+        await ahead
+
+    async def _rounds(self, link: _Link) -> None:
+        try:
+            while link.next_round is not None:
+                now, link.next_round = link.next_round, None
+                try:
+                    async with self.reaching():
+                        await self._sync_once()
+                except BaseException as exc:  # each waiting request gets it
+                    if not now.done():
+                        now.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    if not now.done():
+                        now.set_result(None)
+        finally:
+            link.running = False
 
     async def adopt_commit(self, result: Any, event: bytes) -> None:
         """Apply this process's own committed change (`result`: the script's
         [seq, log id]; `event`: as sent): at once when it is the next change, else by
-        reading the log up to it."""
+        reading the log up to it. (Changes are applied by sequence number, each once, so
+        this may run beside a round: the one that comes second skips what is applied.)"""
         seq, entry_id = int(result[0]), result[1]
-        async with self.reaching(), self._turn():
-            if seq == self._seq + 1 and self._ready:
-                fields = {b"e": event, b"s": b"%d" % seq}
+        if seq == self._seq + 1 and self._ready:
+            fields = {b"e": event, b"s": b"%d" % seq}
+            async with self.reaching():
                 if await self._apply(self._redis(), [(entry_id, fields)]):
                     return
         await self.sync()
 
-    @asynccontextmanager
-    async def _turn(self) -> AsyncIterator[None]:
-        """This process's one turn at applying changes to its copy."""
-        lock = self.link().turn
-        try:
-            # Bounded: behind a sync waiting out a Redis that does not answer, the other
-            # requests get their 503 in time too, not one timeout after another.
-            if lock.locked():
-                await asyncio.wait_for(lock.acquire(), TIMEOUT_S)
-            else:
-                await lock.acquire()
-        except asyncio.TimeoutError:
-            raise StoreUnavailable(
-                f"the shared store {self.name} is too slow to answer; try again",
-                headers={"Retry-After": "1"},
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
     async def catch_up(self) -> None:
         """Apply every change committed before this call, firing nothing (a reader of the
         journal or the faults must not make moves fall due)."""
-        async with self.reaching(), self._turn():
-            if not self._ready:
-                await self._load(self._redis())
+        if not self._ready:
+            await self.sync()
+            return
+        async with self.reaching():
             await self._catch_up(self._redis())
 
     async def _sync_once(self) -> None:
