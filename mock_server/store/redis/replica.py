@@ -306,12 +306,15 @@ class Replica:
 
     async def _catch_up(self, r: aioredis.Redis) -> None:
         while True:
+            # This process's own commits may be applied while the answer is on its way
+            # (adopt_commit): the counter is compared with what was applied when asking.
+            asked_at = self._seq
             seq, control_version, read = await self._script(
                 "SYNC",
                 [self.keys.seq, self.keys.control_version, self.keys.log],
                 [self._last_id, READ_BATCH],
             )
-            if int(seq or 0) < self._seq:
+            if int(seq or 0) < asked_at:
                 await self._load(r)  # the store lost what it had (a Redis restarted empty)
                 continue
             # As XREAD gives them: (id, {field: value}).
