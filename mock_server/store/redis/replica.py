@@ -51,6 +51,7 @@ __all__ = [
     "Keys",
     "scenario_digest",
     "reply",
+    "put_event",
     "stored_value",
     "parse_stored",
     "reference_key",
@@ -113,7 +114,7 @@ class _Link:
         self.client = client
         self.next_round: asyncio.Future[None] | None = None  # the sync round to come
         self.running = False  # a sync round is under way
-        names = ("SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
+        names = ("SYNC", "CREATE", "COMMIT", "COMMIT_MANY", "SEED", "DEVICES", "RESET", "CONTROL")
         self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
         self.scripts["JOURNAL"] = client.register_script(scripts.JOURNAL_APPEND)
         self.pending: list[Any] = []  # journal entries waiting for a write (journal.py)
@@ -150,14 +151,20 @@ class Keys:
         return [self.downlinks, "", "", self.references, self.log, self.seq]
 
 
+def put_event(dl: Downlink, timeline: dict[str, Any] | None, rev: int) -> bytes:
+    """The log's event for `dl` at revision `rev` with its timeline, whole; what Redis
+    stores for the downlink too (behind its revision), so it is encoded once."""
+    return dumps(["put", "@SEQ@", dl.id, rev, dump_downlink(dl), timeline])
+
+
 def stored_value(dl: Downlink, timeline: dict[str, Any] | None, rev: int) -> bytes:
-    return b"%d|" % rev + dumps([dump_downlink(dl), timeline])
+    return b"%d|" % rev + put_event(dl, timeline, rev)
 
 
 def parse_stored(raw: bytes) -> tuple[int, Downlink, dict[str, Any] | None]:
     rev, _, rest = raw.partition(b"|")
-    dl, timeline = loads(rest)
-    return int(rev), load_downlink(dl), timeline
+    event = loads(rest)
+    return int(rev), load_downlink(event[4]), event[5]
 
 
 def reference_key(owner: str, reference: str | None) -> str:
@@ -495,7 +502,7 @@ class Replica:
         due = mock.clock.due_keys(now)
         if not due:
             return due
-        commits: list[tuple[str, int, bytes, bytes]] = []
+        commits: list[tuple[str, int, bytes]] = []
         with mock.store.lock:
             for downlink_id in due:
                 dl = mock.store.find(downlink_id)
@@ -507,22 +514,19 @@ class Replica:
                 if left is not None:
                     left["scenario"] = digest
                 rev = self._revs[downlink_id]
-                event = dumps(["put", "@SEQ@", downlink_id, rev + 1, dump_downlink(changed), left])
-                commits.append((downlink_id, rev, stored_value(changed, left, rev + 1), event))
-        pipe = r.pipeline(transaction=False)
-        for downlink_id, rev, value, event in commits:
-            await self.link().scripts["COMMIT"](
-                keys=self.keys.changes(),
-                args=[LOG_LENGTH, downlink_id, rev, value, b"", event],
-                client=pipe,
-            )
-        results = await pipe.execute()
+                commits.append((downlink_id, rev, put_event(changed, left, rev + 1)))
+        if not commits:
+            return due
+        args: list[Any] = [LOG_LENGTH]
+        for downlink_id, rev, event in commits:
+            args += [downlink_id, rev, event]
+        results = await self._script("COMMIT_MANY", self.keys.changes(), args)
         # This process's commits, applied without reading them back when nothing else
         # came between; refused ones (another process fired first) come back as its
         # changes when the log is read.
         mine = sorted(
             (int(result[0]), result[1], event)
-            for result, (_, _, _, event) in zip(results, commits, strict=True)
+            for result, (_, _, event) in zip(results, commits, strict=True)
             if isinstance(result, list)
         )
         if len(mine) == len(commits) and all(

@@ -10,7 +10,17 @@ Keys are passed in KEYS in the order `Keys.for_script` lists them.
 
 from __future__ import annotations
 
-__all__ = ["SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL", "JOURNAL_APPEND"]
+__all__ = [
+    "SYNC",
+    "CREATE",
+    "COMMIT_MANY",
+    "COMMIT",
+    "SEED",
+    "DEVICES",
+    "RESET",
+    "CONTROL",
+    "JOURNAL_APPEND",
+]
 
 # Appends an event to the log with its sequence number beside it (field s; the event,
 # field e, is never rewritten in Lua: it may be a megabyte).
@@ -31,32 +41,46 @@ local control = redis.call('GET', KEYS[2]) or ''
 return {seq, control, redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
 """
 
-# KEYS: downlinks - - refs log seq. ARGV: maxlen id refkey value - event.
-# C6: a client's externalReference is taken by the first create only. A value is
-# "revision|[downlink, timeline]".
+# KEYS: downlinks - - refs log seq. ARGV: maxlen id refkey event.
+# C6: a client's externalReference is taken by the first create only. A stored value is
+# "revision|event": the downlink's last "put" event, which holds it whole.
 CREATE = (
     _LOG
     + """
 if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return -1 end
 if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return -2 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+redis.call('HSET', KEYS[1], ARGV[2], '1|' .. ARGV[4])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[2]) end
-return log(ARGV[6])
+return log(ARGV[4])
 """
 )
 
-# KEYS: downlinks - - refs log seq. ARGV: maxlen id expected-revision value - event.
-# 0 when the downlink's revision moved on (another change was committed first) or it is
-# gone (a reset).
-COMMIT = (
+# The check-and-write of one change: 0 when the downlink's revision moved on (another
+# change was committed first) or it is gone (a reset).
+_COMMIT = """
+local function commit(id, expected, event)
+  local old = redis.call('HGET', KEYS[1], id)
+  if not old then return 0 end
+  local rev = tonumber(string.match(old, '^(%d+)|'))
+  if rev ~= tonumber(expected) then return 0 end
+  redis.call('HSET', KEYS[1], id, (rev + 1) .. '|' .. event)
+  return log(event)
+end
+"""
+
+# KEYS: downlinks - - refs log seq. ARGV: maxlen id expected-revision event.
+COMMIT = _LOG + _COMMIT + "return commit(ARGV[2], ARGV[3], ARGV[4])"
+
+# KEYS: downlinks - - refs log seq. ARGV: maxlen, then (id expected-revision event)
+# each: the due moves of many downlinks in one call, each judged alone (a list of what
+# `commit` answered, in order).
+COMMIT_MANY = (
     _LOG
+    + _COMMIT
     + """
-local old = redis.call('HGET', KEYS[1], ARGV[2])
-if not old then return 0 end
-local rev = tonumber(string.match(old, '^(%d+)|'))
-if rev ~= tonumber(ARGV[3]) then return 0 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
-return log(ARGV[6])
+local out = {}
+for i = 2, #ARGV, 3 do out[#out + 1] = commit(ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
+return out
 """
 )
 

@@ -19,7 +19,7 @@ from mock_server.domain.errors import NotFound, ReferenceTaken
 from mock_server.domain.model import Downlink, NewDownlink, Status
 from mock_server.store.memory import MemoryStore
 from mock_server.store.redis import journal
-from mock_server.store.redis.codec import dump_downlink, dumps, loads
+from mock_server.store.redis.codec import dumps, loads
 from mock_server.store.redis.play import play_cancel, play_move, play_start
 from mock_server.store.redis.replica import (
     ATTEMPTS,
@@ -27,9 +27,9 @@ from mock_server.store.redis.replica import (
     Replica,
     StoreUnavailable,
     log,
+    put_event,
     reference_key,
     reply,
-    stored_value,
 )
 from mock_server.timeline.clock import Clock
 from mock_server.timeline.scenarios import Scenario
@@ -84,10 +84,9 @@ class RedisStore(Replica):
         timeline = play_start(dl, scenario, ordinal)
         if timeline is not None:
             timeline["scenario"] = self.scenario_digest
-        event = dumps(["put", "@SEQ@", dl.id, 1, dump_downlink(dl), timeline])
+        event = put_event(dl, timeline, 1)
         reference = reference_key(owner, new.external_reference)
-        value = stored_value(dl, timeline, 1)
-        result = await self._commit("CREATE", [LOG_LENGTH, dl.id, reference, value, b""], event)
+        result = await self._commit("CREATE", [LOG_LENGTH, dl.id, reference], event)
         if result == -1:
             await self.sync()
             store.reserve_check(owner, new.external_reference)  # the usual message
@@ -110,9 +109,8 @@ class RedisStore(Replica):
             if timeline is not None:
                 timeline["scenario"] = self._timeline_scenario.get(downlink_id, "")
             rev = self._revs.get(downlink_id, 0)
-            event = dumps(["put", "@SEQ@", downlink_id, rev + 1, dump_downlink(changed), timeline])
-            value = stored_value(changed, timeline, rev + 1)
-            done = await self._commit("COMMIT", [LOG_LENGTH, downlink_id, rev, value, b"="], event)
+            event = put_event(changed, timeline, rev + 1)
+            done = await self._commit("COMMIT", [LOG_LENGTH, downlink_id, rev], event)
             if done:
                 return mock.store.find(downlink_id) or changed
             await self.sync()  # another process changed it first: work it out again
