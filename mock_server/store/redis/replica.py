@@ -85,6 +85,10 @@ def scenario_digest(source: str, document: Any) -> str:
     return hashlib.sha256(dumps([source, document])).hexdigest()[:32]
 
 
+Own = tuple[str, int, Downlink, "dict[str, Any] | None"]
+"""A put this process commits: downlink id, new revision, the downlink, its timeline."""
+
+
 class _HiredisPacking:
     """Commands packed by hiredis (C) rather than by redis-py's asyncio connection
     (Python), as redis-py's own synchronous client does when hiredis is installed."""
@@ -274,12 +278,15 @@ class Replica:
         finally:
             link.running = False
 
-    async def adopt_commit(self, result: Any, event: bytes) -> None:
+    async def adopt_commit(self, result: Any, event: bytes, own: Own | None = None) -> None:
         """Apply this process's own committed change (`result`: the script's
-        [seq, log id]; `event`: as sent): at once when it is the next change, else by
-        reading the log up to it. (Changes are applied by sequence number, each once, so
-        this may run beside a round: the one that comes second skips what is applied.)"""
+        [seq, log id]; `event`: as sent; `own`: the objects it was made of, for a put):
+        at once when it is the next change, else by reading the log up to it. (Changes
+        are applied by sequence number, each once, so this may run beside a round: the
+        one that comes second skips what is applied.)"""
         seq, entry_id = int(result[0]), result[1]
+        if own is not None and self._apply_own(seq, entry_id, own):
+            return
         if seq == self._seq + 1 and self._ready:
             fields = {b"e": event, b"s": b"%d" % seq}
             async with self.reaching():
@@ -367,6 +374,20 @@ class Replica:
                 store.register_devices([(nid, tags) for nid, tags in ev[2]])
             elif kind == "reset":
                 self._forget_all()
+            self._seq = seq
+            self._last_id = entry_id
+        return True
+
+    def _apply_own(self, seq: int, entry_id: Any, own: Own) -> bool:
+        """Apply this process's own put from the objects it was made of (nothing to
+        parse): only when it is the next change and its scenario is known here."""
+        downlink_id, rev, dl, timeline = own
+        if seq != self._seq + 1 or not self._ready:
+            return False
+        if timeline is not None and timeline["scenario"] not in self._scenarios:
+            return False
+        with self.mirror.lock:
+            self._put(downlink_id, rev, dl, timeline)
             self._seq = seq
             self._last_id = entry_id
         return True
@@ -502,7 +523,7 @@ class Replica:
         due = mock.clock.due_keys(now)
         if not due:
             return due
-        commits: list[tuple[str, int, bytes]] = []
+        commits: list[tuple[Own, bytes]] = []
         with mock.store.lock:
             for downlink_id in due:
                 dl = mock.store.find(downlink_id)
@@ -514,29 +535,29 @@ class Replica:
                 if left is not None:
                     left["scenario"] = digest
                 rev = self._revs[downlink_id]
-                commits.append((downlink_id, rev, put_event(changed, left, rev + 1)))
+                own = (downlink_id, rev + 1, changed, left)
+                commits.append((own, put_event(changed, left, rev + 1)))
         if not commits:
             return due
         args: list[Any] = [LOG_LENGTH]
-        for downlink_id, rev, event in commits:
-            args += [downlink_id, rev, event]
+        for (downlink_id, rev, _, _), event in commits:
+            args += [downlink_id, rev - 1, event]
         results = await self._script("COMMIT_MANY", self.keys.changes(), args)
         # This process's commits, applied without reading them back when nothing else
         # came between; refused ones (another process fired first) come back as its
         # changes when the log is read.
         mine = sorted(
-            (int(result[0]), result[1], event)
-            for result, (_, _, event) in zip(results, commits, strict=True)
-            if isinstance(result, list)
+            (
+                (int(result[0]), result[1], own)
+                for result, (own, _) in zip(results, commits, strict=True)
+                if isinstance(result, list)
+            ),
+            key=lambda item: item[0],
         )
         if len(mine) == len(commits) and all(
-            seq == self._seq + 1 + i for i, (seq, _, _) in enumerate(mine)
+            self._apply_own(seq, entry_id, own) for seq, entry_id, own in mine
         ):
-            entries = [
-                (entry_id, {b"e": event, b"s": b"%d" % seq}) for seq, entry_id, event in mine
-            ]
-            if await self._apply(r, entries):
-                return due
+            return due
         await self._catch_up(r)
         return due
 

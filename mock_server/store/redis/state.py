@@ -24,6 +24,7 @@ from mock_server.store.redis.play import play_cancel, play_move, play_start
 from mock_server.store.redis.replica import (
     ATTEMPTS,
     LOG_LENGTH,
+    Own,
     Replica,
     StoreUnavailable,
     log,
@@ -59,13 +60,14 @@ class RedisStore(Replica):
         await self.sync()
         return result
 
-    async def _commit(self, name: str, args: list[Any], event: bytes) -> Any:
-        """Run a change script whose last argument is `event`; a logged change is applied
-        to this process's copy before this returns. The script's answer."""
+    async def _commit(self, name: str, args: list[Any], event: bytes, own: Own) -> Any:
+        """Run a change script whose last argument is `event` (the put of `own`); a
+        logged change is applied to this process's copy before this returns. The
+        script's answer."""
         async with self.reaching():
             result = await self._script(name, self.keys.changes(), [*args, event])
         if isinstance(result, list):
-            await self.adopt_commit(result, event)
+            await self.adopt_commit(result, event, own)
         return result
 
     async def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
@@ -86,7 +88,8 @@ class RedisStore(Replica):
             timeline["scenario"] = self.scenario_digest
         event = put_event(dl, timeline, 1)
         reference = reference_key(owner, new.external_reference)
-        result = await self._commit("CREATE", [LOG_LENGTH, dl.id, reference], event)
+        own = (dl.id, 1, dl, timeline)
+        result = await self._commit("CREATE", [LOG_LENGTH, dl.id, reference], event, own)
         if result == -1:
             await self.sync()
             store.reserve_check(owner, new.external_reference)  # the usual message
@@ -110,7 +113,8 @@ class RedisStore(Replica):
                 timeline["scenario"] = self._timeline_scenario.get(downlink_id, "")
             rev = self._revs.get(downlink_id, 0)
             event = put_event(changed, timeline, rev + 1)
-            done = await self._commit("COMMIT", [LOG_LENGTH, downlink_id, rev], event)
+            own = (downlink_id, rev + 1, changed, timeline)
+            done = await self._commit("COMMIT", [LOG_LENGTH, downlink_id, rev], event, own)
             if done:
                 return mock.store.find(downlink_id) or changed
             await self.sync()  # another process changed it first: work it out again
