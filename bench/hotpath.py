@@ -10,6 +10,13 @@ rendered afresh (a new `createdBefore` past the newest downlink each time: no pa
 hit), POST create, and the mixed 9 GET : 1 POST of bench/http_load.py. With `--base` the
 same requests run against the code of that commit (`git archive`, in a child process),
 alternating with this tree's, and the best round of each is compared.
+
+`--setups` measures the same kinds on mocks set up otherwise, side by side in one child:
+`default`, `no-journal` (`MockConfig(journal_size=0)`: the request journal off) and
+`access-log` (the default app wrapped in `mock_server.accesslog.AccessLog`, as `serve`
+runs it, writing to /dev/null): the cost of the journal and of the access log, in process.
+
+    python bench/hotpath.py --setups default no-journal access-log --count 10000
 """
 
 from __future__ import annotations
@@ -35,18 +42,21 @@ __all__ = ["main"]
 
 REPO = Path(__file__).resolve().parent.parent
 KINDS = ("one", "page", "post", "mixed")
+SETUPS = ("default", "no-journal", "access-log")
 _END_MS = 1_764_000_000_000
 _DAY = 86_400_000
 
 
-def _requests(count: int) -> tuple[Any, dict[str, list[tuple[str, str, bytes]]]]:
+def _requests(
+    count: int, setup: str = "default"
+) -> tuple[Any, dict[str, list[tuple[str, str, bytes]]]]:
     """The app over a filled store, and each kind's cycle of (method, path, query)."""
     from bench.dataset import SPAN_MS, create_body, make_devices, make_downlinks
     from mock_server.app import create_app
     from mock_server.config import MockConfig
     from mock_server.domain.timefmt import format_ms
 
-    app = create_app(MockConfig())
+    app = create_app(MockConfig(journal_size=0 if setup == "no-journal" else 1000))
     store = app.state.mock.store
     devices = make_devices()
     store.register_devices((d.network_id, d.tags) for d in devices)
@@ -146,9 +156,15 @@ class _Driver:
                 raise RuntimeError(f"{method} {path}?{query!r}: {status} {body[:300]!r}")
 
 
-def _child(count: int, n: int, rounds: int, kinds: list[str]) -> dict[str, list[float]]:
-    app, cycles = _requests(count)
+def _child(
+    count: int, n: int, rounds: int, kinds: list[str], setup: str = "default"
+) -> dict[str, list[float]]:
+    app, cycles = _requests(count, setup)
     driver = _Driver(app)
+    if setup == "access-log":
+        from mock_server.accesslog import AccessLog
+
+        driver.app = AccessLog(app, stream=open(os.devnull, "w"))  # noqa: SIM115
     loop = asyncio.new_event_loop()
     one_id = orjson.loads(loop.run_until_complete(driver.call("GET", "/downlinks", b""))[1])[
         "items"
@@ -189,7 +205,7 @@ def _profile(count: int, n: int, kind: str, top: int) -> None:
     print(out.getvalue())
 
 
-def _run_tree(root: Path, args: argparse.Namespace) -> dict[str, list[float]]:
+def _run_tree(root: Path, args: argparse.Namespace, setup: str) -> dict[str, list[float]]:
     command = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -202,6 +218,7 @@ def _run_tree(root: Path, args: argparse.Namespace) -> dict[str, list[float]]:
         "--rounds",
         str(args.rounds),
         *args.kinds,
+        *(["--setup", setup] if setup != "default" else []),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, check=True)
@@ -230,11 +247,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=2, help="child runs per tree")
     parser.add_argument("--profile", metavar="KIND", help="cProfile one kind, this tree")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument(
+        "--setups",
+        nargs="+",
+        choices=SETUPS,
+        help="measure this tree set up in these ways, side by side (not with --base/--head)",
+    )
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--setup", choices=SETUPS, default="default", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
         sys.path.insert(0, str(args.child))
-        print(orjson.dumps(_child(args.count, args.n, args.rounds, args.kinds)).decode())
+        result = _child(args.count, args.n, args.rounds, args.kinds, args.setup)
+        print(orjson.dumps(result).decode())
         return 0
     sys.path.insert(0, str(REPO))
     if args.profile:
@@ -242,27 +267,34 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     best: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        trees = [("this tree", REPO)]
-        if args.head:
-            trees = [(args.head, _extract(args.head, Path(tmp) / "head"))]
-        if args.base:
-            trees.insert(0, (args.base, _extract(args.base, Path(tmp) / "base")))
+        trees = [("this tree", REPO, "default")]
+        if args.setups:
+            trees = [(setup, REPO, setup) for setup in args.setups]
+        elif args.head:
+            trees = [(args.head, _extract(args.head, Path(tmp) / "head"), "default")]
+        if args.base and not args.setups:
+            trees.insert(0, (args.base, _extract(args.base, Path(tmp) / "base"), "default"))
         for _ in range(args.repeat):
-            for name, root in trees:
-                for kind, rounds in _run_tree(root, args).items():
+            for name, root, setup in trees:
+                for kind, rounds in _run_tree(root, args, setup).items():
                     seen = best.setdefault(name, {})
                     seen[kind] = min(seen.get(kind, float("inf")), *rounds)
-    names = [name for name, _ in trees]
+    names = [name for name, _, _ in trees]
     print(
         f"CPU per request, best round of {args.rounds} x {args.repeat} runs, N = {args.n}, "
         f"{args.count:,} stored"
     )
     header = f"{'kind':<8}" + "".join(f"{n:>14}" for n in names)
-    print(header + ("   this / base" if args.base else ""))
+    compared = bool(args.base) and not args.setups
+    print(header + ("   this / base" if compared else ""))
     for kind in args.kinds:
         row = f"{kind:<8}" + "".join(f"{best[n][kind]:>11.1f} us" for n in names)
-        if args.base:
+        if compared:
             row += f"   {best[names[1]][kind] / best[names[0]][kind]:>10.2f}x"
+        elif args.setups and len(names) > 1:
+            # What each other setup saves against the first: the cost of what it leaves out.
+            first = best[names[0]][kind]
+            row += "".join(f"   {1 - best[n][kind] / first:>+6.1%}" for n in names[1:])
         print(row)
     return 0
 

@@ -20,13 +20,15 @@ the bare app serving fixed bytes (bench/baseline.py) on the same server choice.
 Each process writes one JSON line (`{"port", "pid", "rss_kib", "load_seconds"}`) to the
 `--ready` file once its data is loaded, then serves until SIGTERM. `--gc` prototypes the
 garbage-collector settings the mock could apply after loading (`freeze`: `gc.freeze()`;
-`tuned`: freeze plus a higher gen-0 threshold); `--access batched` prototypes the access
-log of `mock_server/accesslog.py` in place of uvicorn's.
+`tuned`: freeze plus a higher gen-0 threshold); `--journal off` serves the mock with its
+request journal off (`MockConfig(journal_size=0)`, what `serve --journal-size 0` gives),
+to measure what the journal costs.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import sys
 import time
@@ -103,28 +105,16 @@ def _run_cli(args: argparse.Namespace, serve_options: list[str]) -> int:
     started = time.perf_counter()
     create_app = mock_server.app.create_app
 
-    def create_and_fill(*a: Any, **kw: Any) -> Any:
-        app = create_app(*a, **kw)
+    def create_and_fill(config: Any = None, **kw: Any) -> Any:
+        if args.journal == "off":
+            config = dataclasses.replace(config, journal_size=0)
+        app = create_app(config, **kw)
         _seed(app, args.count, args.end_ms, args.seed)
         apply_gc(args.gc)
         _write_ready(args.ready, args.port, started)
         return app
 
     mock_server.app.create_app = create_and_fill  # `serve` imports it when it runs
-    if args.access == "batched":
-        # The wiring `serve` would have: the app wrapped in AccessLog, uvicorn's own
-        # per-request log off (it still applies the log level to everything else).
-        import uvicorn
-
-        from mock_server.accesslog import AccessLog
-
-        run = uvicorn.run
-
-        def run_batched(app: Any, **kw: Any) -> None:
-            quiet = kw.get("log_level") in ("warning", "error", "critical")
-            run(app if quiet else AccessLog(app), **{**kw, "access_log": False})
-
-        uvicorn.run = run_batched
     code: Any = 0
     try:
         cli.main(["serve", "--port", str(args.port), *serve_options], prog_name="downlinks-mock")
@@ -163,10 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--gc", choices=GC_CHOICES, default="default")
     mock.add_argument(
-        "--access",
-        choices=("uvicorn", "batched"),
-        default="uvicorn",
-        help="uvicorn: its access log, as `serve` has it today; batched: mock_server.accesslog",
+        "--journal",
+        choices=("on", "off"),
+        default="on",
+        help="off: the request journal off (MockConfig(journal_size=0)), to measure its cost",
     )
     bare = sub.add_parser("baseline", help="bare Starlette serving fixed bytes")
     bare.add_argument("--one", type=Path, required=True)

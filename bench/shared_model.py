@@ -114,9 +114,9 @@ def measure_fanout(store: str, prefix: str, redis_port: int, changes: int) -> Fa
     async def run() -> FanOut:
         config = MockConfig(store=store, store_prefix=prefix, scenario="default")
         writer, reader = Mock(config), Mock(config)
-        assert writer.shared is not None and reader.shared is not None
-        await writer.shared.sync()
-        await reader.shared.sync()
+        assert writer.state.shared and reader.state.shared
+        await writer.state.sync()
+        await reader.state.sync()
         instruction: list[dict[str, Any]] = [
             {"bn": device.network_id},
             {"n": "setpoint", "u": "Cel", "v": 21.5},
@@ -132,9 +132,9 @@ def measure_fanout(store: str, prefix: str, redis_port: int, changes: int) -> Fa
             instruction=instruction,
         )
         for _ in range(changes):
-            await writer.shared.create(OWNER, new, writer.clock.now())
+            await writer.state.create(OWNER, new, writer.clock.now())
         cpu, before = time.process_time(), command_stats(redis_port)
-        await reader.shared.sync()
+        await reader.state.sync()
         cpu, after = time.process_time() - cpu, command_stats(redis_port)
         usec = sum(u for _, u in after.values()) - sum(u for _, u in before.values())
         usec -= after.get("info", (0, 0))[1] - before.get("info", (0, 0))[1]

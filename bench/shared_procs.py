@@ -175,8 +175,8 @@ def seed_redis(store: str, prefix: str, count: int, end_ms: int) -> float:
 
     async def fill() -> None:
         mock = Mock(MockConfig(store=store, store_prefix=prefix, scenario="default"))
-        shared = mock.shared
-        assert shared is not None
+        shared = mock.state
+        assert shared.shared
         await shared.sync()  # the first process on the store initialises it
         devices = make_devices()
         await shared.register_devices([(d.network_id, d.tags) for d in devices])

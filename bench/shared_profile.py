@@ -40,7 +40,7 @@ _Key = tuple[str, int, str]
 AREAS: tuple[tuple[str, str], ...] = (
     ("/redis/", "redis client (redis-py)"),
     ("hiredis", "redis client (redis-py)"),
-    ("mock_server/shared/", "shared store (mock_server/shared)"),
+    ("mock_server/store/redis/", "shared store (mock_server/store/redis)"),
     ("mock_server/control/journal", "journal middleware"),
     ("asyncio", "asyncio"),
     ("uvloop", "asyncio"),

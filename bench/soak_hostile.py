@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Collection
 import orjson
 
 from bench.soak_load import HOST, Caps
+from mock_server.domain.senml import MAX_RECORDS
 
 __all__ = ["HOSTILE_KINDS", "hostile"]
 
@@ -163,15 +164,26 @@ async def hostile(
                 writer.close()
 
     too_big = b'{"instruction": "' + b"x" * (caps.max_body_bytes + 1024) + b'"}'
-    records = (caps.max_body_bytes - 1024) // 30  # a valid create just under the limit
+    device = "urn:dev:DEVEUI:0004a30b001c0530:"
+    records = (caps.max_body_bytes - 1024) // 30  # 34,918 records just under the limit
     wide = orjson.dumps(
         {
-            "instruction": [{"bn": "urn:dev:DEVEUI:0004a30b001c0530:"}]
-            + [{"n": f"k{i}", "v": i} for i in range(records)],
+            "instruction": [{"bn": device}] + [{"n": f"k{i}", "v": i} for i in range(records)],
             "method": {"protocol": "LORA", "fPort": 10},
         }
     )
-    big_bodies = [too_big, wide]
+    # A valid create near the body limit: as many records as one create takes (C2), each
+    # with a long string value, so that the stored message is nearly 1 MiB.
+    text = "x" * ((caps.max_body_bytes - 4096) // MAX_RECORDS - 24)
+    at_bound = orjson.dumps(
+        {
+            "instruction": [{"bn": device}]
+            + [{"n": f"k{i}", "vs": text} for i in range(MAX_RECORDS - 1)],
+            "method": {"protocol": "LORA", "fPort": 10},
+        }
+    )
+    assert len(at_bound) < caps.max_body_bytes
+    big_bodies = [too_big, wide, at_bound]
     depth = 100_000
     deep_bodies = [
         b"[" * depth + b"]" * depth,
@@ -195,7 +207,7 @@ async def hostile(
 
     async def big_body() -> str:
         turn[0] += 1
-        return await post(big_bodies[turn[0] % 2])
+        return await post(big_bodies[turn[0] % len(big_bodies)])
 
     async def deep_nesting() -> str:
         turn[1] += 1

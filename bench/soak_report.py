@@ -163,6 +163,9 @@ def report(result: Result) -> str:
     grew = peak - result.rss_ready_kib
     end = result.rss[-1][2] if result.rss else result.rss_ready_kib
     _, soak_p99 = _lag(soak)
+    soak_cpu = percentile_ms(soak.cpu_lag, 0.99)
+    base_cpu = percentile_ms(base.cpu_lag, 0.99)
+    worst_cpu = max(percentile_ms(p.cpu_lag, 0.99) for p in result.phases)
     answered, sent = soak.in_time()
     lines += [
         "",
@@ -173,10 +176,15 @@ def report(result: Result) -> str:
         f"{bound['page_cache_kib'] / 1024:.1f}; connections at their limits "
         f"{bound['connections_kib'] / 1024:.1f})",
         f"  RSS within the caps plus the store: {'yes' if grew <= bound['total_kib'] else 'NO'}",
-        f"  lag p99 <= {LAG_P99_MAX_MS:g} ms during the soak: "
-        f"{'yes' if soak_p99 <= LAG_P99_MAX_MS else 'NO'} ({soak_p99:.2f} ms; CPU-bound "
-        f"{percentile_ms(soak.cpu_lag, 0.99):.2f} ms); in the baseline: "
-        f"{'yes' if _lag(base)[1] <= LAG_P99_MAX_MS else 'NO'} ({_lag(base)[1]:.2f} ms)",
+        # The CPU-bound figure is the mock's own: on a shared machine the wall-clock lag
+        # also holds the time the loop's thread waited for a CPU.
+        f"  CPU-bound lag p99 <= {LAG_P99_MAX_MS:g} ms in every phase: "
+        f"{'yes' if worst_cpu <= LAG_P99_MAX_MS else 'NO'} (at most {worst_cpu:.2f} ms; "
+        f"soak {soak_cpu:.2f} ms, baseline {base_cpu:.2f} ms)",
+        f"  wall-clock lag p99 <= {LAG_P99_MAX_MS:g} ms during the soak: "
+        f"{'yes' if soak_p99 <= LAG_P99_MAX_MS else 'NO'} ({soak_p99:.2f} ms); in the "
+        f"baseline: {'yes' if _lag(base)[1] <= LAG_P99_MAX_MS else 'NO'} "
+        f"({_lag(base)[1]:.2f} ms)",
         f"  well-behaved answered in time during the soak: {answered / sent if sent else 0:.2%}",
         f"  tracebacks in the mock's stderr: {result.tracebacks}",
     ]

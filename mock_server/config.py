@@ -196,7 +196,7 @@ class MockConfig:
     speed: float = 1.0  # for the scaled clock
     fixtures: list[Path] = field(default_factory=list)
     scenario: str | Path | None = None  # a built-in scenario name or a scenario file
-    journal_size: int = 1000
+    journal_size: int = 1000  # M7's count; 0: no journal (faults still apply)
     # M7's byte budgets (docs/security.md): what one entry keeps of each body and of each
     # message's headers, and what the whole journal keeps; the oldest entries go first.
     journal_entry_bytes: int = 8192

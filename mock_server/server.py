@@ -29,6 +29,9 @@ __all__ = [
     "free_port",
     "quiet_disconnects",
     "run",
+    "serve_config",
+    "start_in_thread",
+    "stop_in_thread",
     "run_workers",
     "StartError",
     "uvicorn_config",
@@ -109,8 +112,16 @@ def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) 
 
     The caller binds first, so that a busy port fails before anything is printed.
     """
+    uvicorn.Server(serve_config(app, sock, log_level, limits)).run(sockets=[sock])
+
+
+def serve_config(
+    app: Any, sock: socket.socket, log_level: str, limits: ServerLimits
+) -> uvicorn.Config:
+    """The configuration `serve` runs `app` with on the bound `sock` (one process or
+    each worker)."""
     host, port = sock.getsockname()[:2]
-    config = uvicorn_config(
+    return uvicorn_config(
         app,
         limits=limits,
         host=host,
@@ -119,7 +130,6 @@ def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) 
         access_log=False,  # `serve` writes its own, batched (mock_server/accesslog.py)
         lifespan="auto",
     )
-    uvicorn.Server(config).run(sockets=[sock])
 
 
 def run_workers(
@@ -158,6 +168,28 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def start_in_thread(
+    config: uvicorn.Config, sock: socket.socket, timeout: float, what: str
+) -> tuple[uvicorn.Server, threading.Thread]:
+    """Serve `config` on the bound `sock` in a daemon thread; return once it listens
+    (RuntimeError naming `what` when it does not within `timeout` seconds)."""
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start")
+        time.sleep(0.01)
+    return server, thread
+
+
+def stop_in_thread(server: uvicorn.Server, thread: threading.Thread) -> None:
+    """Stop what `start_in_thread` started, waiting at most 10 s for its thread."""
+    server.should_exit = True
+    thread.join(timeout=10)
 
 
 class MockServer:
@@ -200,22 +232,12 @@ class MockServer:
         sock.bind((self.host, 0))
         self.port = int(sock.getsockname()[1])
         config = uvicorn_config(self.app, limits=self.limits)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the mock server did not start")
-            time.sleep(0.01)
+        self._server, self._thread = start_in_thread(config, sock, timeout, "the mock server")
         return self
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            stop_in_thread(self._server, self._thread)
             self._server = None
 
     def __enter__(self) -> MockServer:

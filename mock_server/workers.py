@@ -33,7 +33,7 @@ from typing import Any
 import uvicorn
 
 from mock_server.connections import ServerLimits
-from mock_server.server import StartError, uvicorn_config
+from mock_server.server import StartError, serve_config
 
 __all__ = ["supervise"]
 
@@ -85,16 +85,7 @@ def _worker(
         traceback.print_exc()
         conn.send((_FAILED, StartError(f"{type(exc).__name__}: {exc}")))
         sys.exit(1)
-    host, port = sock.getsockname()[:2]
-    config = uvicorn_config(
-        app,
-        limits=limits,
-        host=host,
-        port=port,
-        log_level=log_level,
-        access_log=False,  # `serve` writes its own, batched (mock_server/accesslog.py)
-        lifespan="auto",
-    )
+    config = serve_config(app, sock, log_level, limits)
     server = _WorkerServer(config, on_started=lambda: conn.send((_READY, os.getpid())))
     try:
         server.run(sockets=[sock])

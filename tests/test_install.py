@@ -1,5 +1,6 @@
-"""What each install brings: the mock alone needs neither Faker nor Schemathesis (extras
-`fixtures` and `contract`), and says which extra to install when a command needs one."""
+"""What each install brings: the mock alone needs neither Faker, Schemathesis nor the Redis
+client (extras `fixtures`, `contract` and `redis`), and says which extra to install when a
+command needs one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 # Runs a snippet with the optional libraries made unimportable, as in `pip install .`.
 _WITHOUT_EXTRAS = (
     "import sys\n"
-    "for name in ('faker', 'schemathesis', 'hypothesis', 'rich', 'playwright'):\n"
+    "for name in ('faker', 'schemathesis', 'hypothesis', 'rich', 'playwright', 'redis'):\n"
     "    sys.modules[name] = None\n"
 )
 
@@ -57,3 +58,15 @@ def test_both_pytest_plugins_load_without_the_extras() -> None:
     done = _run("import contract_tests.pytest_plugin, mock_server.pytest_plugin\nprint('ok')\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout == "ok\n"
+
+
+def test_a_redis_store_without_the_redis_client_names_the_extra() -> None:
+    done = _run(
+        "from mock_server.cli.main import main\nmain()\n",
+        "serve",
+        "--store",
+        "redis://127.0.0.1:6379/0",
+    )
+    assert done.returncode == 2
+    assert "pip install 'downlinks-mock[redis]'" in done.stderr
+    assert "Traceback" not in done.stderr

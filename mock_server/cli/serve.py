@@ -276,8 +276,9 @@ def bind(host: str, port: int) -> socket.socket:
 @click.option(
     "--journal-size",
     default=1000,
-    type=click.IntRange(min=1),
-    help="How many requests GET /__mock/requests keeps (M7); the oldest drop out.",
+    type=click.IntRange(min=0),
+    help="How many requests GET /__mock/requests keeps (M7); the oldest drop out. "
+    "0: no journal (faults still apply).",
 )
 @click.option(
     "--journal-entry-bytes",

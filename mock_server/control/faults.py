@@ -258,7 +258,7 @@ class Faults:
 
     def share(self, defined: Iterable[Any], applied: Mapping[str, int]) -> None:
         """Hold the faults a shared store defines (`[id, body]` each, in order) with the
-        times each was applied by any process (mock_server/shared/): a fault this
+        times each was applied by any process (mock_server/store/redis/): a fault this
         process holds already keeps its draws and its waiting requests."""
         with self._lock:
             mine = {f.id: f for f in self._faults}

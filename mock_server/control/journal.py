@@ -9,6 +9,10 @@ a way that cannot fail (`journal_render`).
 
 Control-plane requests (`/__mock/...`) are not journaled: the journal shows the traffic
 of the public API only, so reading it never changes what it shows.
+
+A journal of size 0 is off (`MockConfig(journal_size=0)`): it keeps nothing, reads as
+empty with a capacity of 0, and the middleware passes requests straight through (faults,
+M8, are still applied when any are armed).
 """
 
 from __future__ import annotations
@@ -199,13 +203,15 @@ class Journal:
 
     Appends take no lock: the server calls them from its one event-loop thread, and deque
     appends and pops are atomic anyway. Readers copy the ring before they look.
+
+    `size` 0 means off: `append` keeps nothing and `entries` is always empty.
     """
 
     def __init__(
         self, size: int = 1000, *, entry_bytes: int = ENTRY_BYTES, total_bytes: int = TOTAL_BYTES
     ) -> None:
-        if size < 1:
-            raise ValueError("the journal size must be at least 1")
+        if size < 0:
+            raise ValueError("the journal size must be at least 0 (0: off)")
         if entry_bytes < 256:
             raise ValueError("the journal's entry budget must be at least 256 bytes")
         if total_bytes < entry_bytes:
@@ -240,6 +246,8 @@ class Journal:
     def append(self, fields: tuple[Any, ...]) -> None:
         """Append one exchange: the JournalEntry fields after `seq`, its cost last. The
         oldest entries go while the ring is over its count or its bytes."""
+        if not self.size:  # off
+            return
         seq = self._last = next(self._seq)
         entries = self._entries
         entries.append((seq, *fields))
@@ -254,7 +262,7 @@ class Journal:
 
     def load(self, entries: list[tuple[Any, ...]], seq: int, total_bytes: int) -> None:
         """Hold `entries` (stored tuples, seq first, oldest first) instead of this
-        process's own: the shared journal's, read back (mock_server/shared/journal.py)."""
+        process's own: the shared journal's, read back (mock_server/store/redis/journal.py)."""
         kept = self._entries = collections.deque(entries)
         self._bytes = total_bytes
         self._last = seq
@@ -296,6 +304,11 @@ class JournalMiddleware:
             return
         mock = self.mock
         journal = mock.journal
+        if not journal.size and not mock.faults.active and not mock.state.shared:
+            # The journal is off and no fault is armed: nothing to keep or to apply (with
+            # a shared store, another process may have armed one: the sync below tells).
+            await self.app(scope, receive, send)
+            return
         limit = journal.entry_bytes
         at = mock.clock.now()
         started = time.perf_counter_ns()
@@ -321,7 +334,7 @@ class JournalMiddleware:
         recorded = False
         # With a shared store the entry is written before the answer's last byte leaves,
         # so a client that reads the journal from another process next finds it there.
-        early = mock.shared is not None
+        early = mock.state.shared
 
         async def send_(message: Message) -> None:
             nonlocal status, response_headers, response_size
@@ -362,7 +375,7 @@ class JournalMiddleware:
                 + min(request_size, limit)
                 + min(response_size, limit)
             )
-            await mock.record(
+            await mock.state.record(
                 (
                     scope["method"],
                     path,
@@ -389,7 +402,7 @@ class JournalMiddleware:
             if early:
                 # The faults other processes armed, and the state the handler reads.
                 try:
-                    await mock.sync()
+                    await mock.state.sync()
                 except StoreUnavailable as exc:
                     await exc.to_response(scope["path"])(scope, receive_, send_)
                     return
@@ -397,7 +410,7 @@ class JournalMiddleware:
             faults = mock.faults
             if faults.active:
                 fault = faults.pick(scope["method"], scope["path"], scope["query_string"])
-                if fault is not None and await mock.claim_fault(fault):
+                if fault is not None and await mock.state.claim_fault(fault):
                     fault_id = fault.id
                     if await faults.inject(fault, scope, send_, send):
                         return

@@ -47,13 +47,30 @@ def keep_headers(
 ) -> tuple[list[tuple[bytes, bytes]], int, bool]:
     """The headers among `names`, cut so that names and values together fit `budget`
     bytes: (kept, bytes kept, whether anything was cut)."""
+    # Every request and answer passes here: pick the headers in one comprehension (servers
+    # send names in lower case, so only a name with capitals is lowered), and when
+    # together they fit with room to spare (nearly always), nothing needs cutting.
+    kept = [
+        (name, value) if name in names else (name.lower(), value)
+        for name, value in raw
+        if name in names or (not name.islower() and name.lower() in names)
+    ]
+    used = 0
+    for name, value in kept:
+        used += len(name) + len(value)
+    if used + len(TRUNCATED) < budget:
+        return kept, used, False
+    return _cut_headers(kept, budget)
+
+
+def _cut_headers(
+    picked: list[tuple[bytes, bytes]], budget: int
+) -> tuple[list[tuple[bytes, bytes]], int, bool]:
+    """`keep_headers` for headers that may not fit: cut in order to `budget` bytes."""
     kept: list[tuple[bytes, bytes]] = []
     used = 0
     cut = False
-    for name, value in raw:
-        name = name.lower()
-        if name not in names:
-            continue
+    for name, value in picked:
         room = budget - used - len(name)
         if room <= len(TRUNCATED):
             cut = True

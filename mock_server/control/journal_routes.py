@@ -25,14 +25,14 @@ async def requests(request: Request) -> Response:
     mock = _mock(request)
     if request.method == "DELETE":
         await parse(request, "clearJournal")
-        await mock.clear_journal()
+        await mock.state.clear_journal()
         return Response(status_code=204)
     try:
         where = filter_from((await parse(request, "readJournal")).query)
     except PatternError as exc:
         error = {"parameter": "path", "detail": f"not a glob the mock can match: {exc}"}
         raise reject("the request is invalid", [error]) from None
-    return json_response((await mock.read_journal()).to_json(where))
+    return json_response((await mock.state.read_journal()).to_json(where))
 
 
 async def faults(request: Request) -> Response:
@@ -40,21 +40,20 @@ async def faults(request: Request) -> Response:
     mock = _mock(request)
     if request.method == "POST":
         body = (await parse(request, "addFault")).body
-        return json_response((await mock.add_fault(body)).to_json(), 201)
+        return json_response((await mock.state.add_fault(body)).to_json(), 201)
     if request.method == "DELETE":
         await parse(request, "clearFaults")
-        await mock.clear_faults()
+        await mock.state.remove_faults()
         return Response(status_code=204)
     await parse(request, "listFaults")
-    if mock.shared is not None:
-        await mock.sync()  # the faults other processes armed, with their counts
+    await mock.state.catch_up()  # the faults other processes armed, with their counts
     return json_response([fault.to_json() for fault in mock.faults.list()])
 
 
 async def fault(request: Request) -> Response:
     """M8: remove one fault; 404 when no fault has that id."""
     parsed = await parse(request, "removeFault")
-    await _mock(request).clear_faults(parsed.path["faultId"])
+    await _mock(request).state.remove_faults(parsed.path["faultId"])
     return Response(status_code=204)
 
 

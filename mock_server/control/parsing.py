@@ -40,7 +40,7 @@ class Parsed:
 async def mock_of(request: Request) -> Mock:
     """The running mock, with what has fallen due fired first (T3)."""
     mock: Mock = request.app.state.mock
-    await mock.sync()
+    await mock.state.sync()
     return mock
 
 

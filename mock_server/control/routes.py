@@ -34,7 +34,7 @@ async def health(request: Request) -> Response:
 async def reset(request: Request) -> Response:
     """M2: back to the start: fixtures reloaded, clock at its start."""
     await parse(request, "reset")
-    await (await mock_of(request)).reset_all()
+    await (await mock_of(request)).state.reset()
     return Response(status_code=204)
 
 
@@ -55,7 +55,7 @@ async def clock(request: Request) -> Response:
         if key == "advance":
             value = body["advance"]  # 60000.0 is an integer to JSON Schema
             millis = parse_duration(int(value) if not isinstance(value, str) else value)
-            await mock.change_clock(lambda clock: clock.advance(millis))
+            await mock.state.change_clock(lambda clock: clock.advance(millis))
         elif body.get("backwards"):
             instant = parse_rfc3339(body["set"])
 
@@ -65,10 +65,10 @@ async def clock(request: Request) -> Response:
                 else:  # "backwards" allows going back; forward is as without it
                     clock.set(instant)
 
-            await mock.change_clock(back)
+            await mock.state.change_clock(back)
         else:
             instant = parse_rfc3339(body["set"])
-            await mock.change_clock(lambda clock: clock.set(instant))
+            await mock.state.change_clock(lambda clock: clock.set(instant))
     except ValueError as exc:  # "PT" with nothing in it, or past the end of time (T1)
         error = {"pointer": f"#/{key}", "detail": str(exc)}
         raise reject("the clock change is invalid", [error]) from None

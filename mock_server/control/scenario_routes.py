@@ -62,7 +62,7 @@ async def scenario(request: Request) -> Response:
             f"the scenario is invalid ({len(exc.problems)} problem(s)); nothing changed",
             errors=exc.errors(),
         ) from None
-    await mock.use_scenario(loaded)
+    await mock.state.use_scenario(loaded)
     return json_response(engine.describe())
 
 

@@ -76,7 +76,7 @@ async def seed_downlinks(request: Request) -> Response:
     if found:
         raise _conflict(found)
     try:
-        await mock.seed(downlinks)
+        await mock.state.seed(downlinks)
     except (IdTaken, ReferenceTaken, Conflict):  # a shared store's, changed meanwhile
         raise _conflict(
             [{"pointer": "#", "detail": "a record clashes with what is stored"}]
@@ -89,7 +89,7 @@ async def seed_devices(request: Request) -> Response:
     mock = await mock_of(request)
     records = (await parse(request, "seedDevices", body_limit=mock.config.seed_body_limit)).body
     devices = devices_from(records)
-    await mock.register_devices(devices)
+    await mock.state.register_devices(devices)
     return json_response([{"networkId": nid, "tags": tags} for nid, tags in devices], 201)
 
 
@@ -98,7 +98,7 @@ async def transition(request: Request) -> Response:
     parsed = await parse(request, "transition")
     mock = await mock_of(request)
     downlink_id = parsed.path["downlinkId"]
-    dl = await mock.move(
+    dl = await mock.state.move(
         downlink_id,
         Status(parsed.body["status"]),
         mock.clock.now(),

@@ -41,6 +41,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
+    "MAX_RECORDS",
     "VALUE_LABELS",
     "BASE_LABELS",
     "Issue",
@@ -49,6 +50,13 @@ __all__ = [
     "decode_vd",
     "is_valid_name",
 ]
+
+MAX_RECORDS = 1000
+"""The most records one downlink's pack may hold (the mock's bound, C2): a device's
+downlink is a few records (a LoRaWAN payload is at most 242 bytes), while checking,
+encoding and progressing a pack costs per record (each record with a value is one S2
+part), so a body of 35,000 records just under the 1 MiB limit would hold the server for
+hundreds of milliseconds."""
 
 VALUE_LABELS: tuple[str, ...] = ("v", "vs", "vb", "vd")
 """The value labels of RFC 8428 section 4.2: a record carries at most one."""

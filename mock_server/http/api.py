@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote_plus, unquote
 
 import orjson
 from starlette.requests import ClientDisconnect, Request
@@ -182,7 +182,21 @@ def _params(
     sent, and what is wrong with them (raised at once unless `report` is False, for a
     caller that adds its own findings first). Each may be given once (which of two would
     win?), and only those the spec declares."""
-    items = request.query_params.multi_items()
+    # The pairs `request.query_params.multi_items()` gives (parse_qsl of the latin-1
+    # text, blank values kept), read directly: a name or value without `%` or `+` is its
+    # own unquoted text, so only the others pay for `unquote`.
+    query_string: bytes = request.scope["query_string"]
+    items: list[tuple[str, str]] = []
+    if query_string:
+        for part in query_string.decode("latin-1").split("&"):
+            if not part:
+                continue
+            name, _, value = part.partition("=")
+            if "%" in name or "+" in name:
+                name = unquote(name.replace("+", " "), errors="replace")
+            if "%" in value or "+" in value:
+                value = unquote(value.replace("+", " "), errors="replace")
+            items.append((name, value))
     params, errors = mock.spec.check_query(operation_id, items)
     raw = dict(items)
     if errors and report:
@@ -282,7 +296,7 @@ async def create_downlink(request: Request, mock: Mock, caller: Principal) -> Re
         # C8: everything is validated, uniqueness included, and nothing is stored.
         preview = mock.store.create(owner, new, now, dry_run=True)
         return _json(mock.store.encoded(preview), 201)
-    dl = await mock.create(owner, new, now)
+    dl = await mock.state.create(owner, new, now)
     note_created(request, dl)
     return _json(mock.store.encoded(dl), 201, f"/downlinks/{dl.id}")
 
@@ -306,7 +320,7 @@ async def cancel_downlink(request: Request, mock: Mock, caller: Principal) -> Re
     params, _, _ = _params(request, mock, "cancelDownlink")
     forced = bool(params.get("forced", False))
     downlink_id = request.path_params["downlinkId"]
-    await mock.cancel(caller.client_id, downlink_id, forced, mock.clock.now())
+    await mock.state.cancel(caller.client_id, downlink_id, forced, mock.clock.now())
     return Response(status_code=202)
 
 

@@ -62,7 +62,7 @@ async def ticked(request: Request) -> Mock:
     mock: Mock = request.app.state.mock
     state = request.scope.get("state")
     if not (isinstance(state, dict) and state.get(SYNCED)):
-        await mock.sync()
+        await mock.state.sync()
     return mock
 
 

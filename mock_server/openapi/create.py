@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from mock_server.domain.model import NewDownlink
-from mock_server.domain.senml import check_pack
+from mock_server.domain.senml import MAX_RECORDS, check_pack
 from mock_server.domain.timefmt import parse_duration_ms
 from mock_server.http.problems import Violation
 from mock_server.openapi.compiled import CompiledCheck, compiled_schema
@@ -146,6 +146,16 @@ class CreateReader:
                     f" not {json_type(body)}",
                 }
             ]
+        instruction = body.get("instruction")
+        if isinstance(instruction, list) and len(instruction) > MAX_RECORDS:
+            # C2 (the mock's bound): refused before its records are checked one by one;
+            # the rest of the body and the records within the bound are still checked, so
+            # that every other violation is reported too (E2).
+            _, others = self.read({**body, "instruction": instruction[:MAX_RECORDS]})
+            bound = (
+                f"the pack holds {len(instruction)} records: a downlink takes at most {MAX_RECORDS}"
+            )
+            return None, [*violations([(("instruction",), bound)]), *others]
         found: list[tuple[KeyPath, str]] = []
         declared = [
             (name, value) for name, value in body.items() if name in self._create_properties
@@ -173,7 +183,6 @@ class CreateReader:
             return not any(path[: len(prefix)] == prefix for path in broken)
 
         report = None
-        instruction = body.get("instruction")
         if isinstance(instruction, list):
             report = check_pack(instruction, understood=self._record_labels)
             found.extend((("instruction",) + issue.path, issue.detail) for issue in report.issues)

@@ -284,6 +284,24 @@ def _has_id(document: Any) -> bool:
     return False
 
 
+# What a schema may hold besides `type: string` and length bounds and still be checked by
+# the bounds alone: annotations, which never fail.
+_STRING_ONLY = frozenset(
+    {"type", "minLength", "maxLength", "title", "description", "example", "examples"}
+)
+
+
+def _string_lengths(schema: Any) -> tuple[int, float] | None:
+    """(minLength, maxLength) of a schema that says only "a string of this length",
+    else None."""
+    if not isinstance(schema, dict) or schema.get("type") != "string" or set(schema) - _STRING_ONLY:
+        return None
+    low, high = schema.get("minLength", 0), schema.get("maxLength")
+    if type(low) is not int or (high is not None and type(high) is not int):
+        return None  # bounds written otherwise (1.0, true): the full check reads them
+    return low, float("inf") if high is None else high
+
+
 def validator_class(document: Any, resolver: Resolver[Any]) -> Any:
     """`OpenApiValidator` for `document`, whose `$ref`s `resolver` resolves.
 
@@ -294,6 +312,8 @@ def validator_class(document: Any, resolver: Resolver[Any]) -> Any:
     if _has_id(document):
         return OpenApiValidator
     targets: dict[str, Any] = {}
+    # For each `$ref` whose target only bounds a string's length: (minLength, maxLength).
+    lengths: dict[str, tuple[int, float] | None] = {}
 
     def ref(
         validator: Validator, ref: str, instance: Any, schema: Mapping[str, Any]
@@ -301,6 +321,13 @@ def validator_class(document: Any, resolver: Resolver[Any]) -> Any:
         target = targets.get(ref)
         if target is None:
             target = targets[ref] = resolver.lookup(ref)
+            lengths[ref] = _string_lengths(target.contents)
+        bounds = lengths[ref]
+        if bounds is not None and isinstance(instance, str):
+            # A string within the bounds passes such a schema: nothing to descend into
+            # (a query parameter like `q` is checked on every request that has it).
+            if bounds[0] <= len(instance) <= bounds[1]:
+                return
         yield from validator.descend(instance, target.contents, resolver=target.resolver)
 
     return extend(OpenApiValidator, validators={"$ref": ref})

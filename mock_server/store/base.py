@@ -7,9 +7,14 @@ nothing under `lock`, and refuses with a domain error (`mock_server.domain.error
 `NotFound`, or a `Conflict` such as `IllegalMove`, `NotCancellable`, `ReferenceTaken`.
 
 The operations are synchronous: the memory store does no I/O, and the clock fires due
-moves under the same lock. A networked store (a database) will need an async variant of
-the request-path operations (`get`, `page`, `create`, `cancel`) and a lock that is not a
-thread lock; that is a later step.
+moves under the same lock.
+
+`AsyncStore` is the store as the request path uses it: every change (and the journal's
+and the faults' shared parts) is awaited, so a store on a network engine never blocks the
+event loop. Two implementations: `LocalStore` (store/local.py: this process's memory
+store, clock and progressions, changed at once) and `RedisStore` (store/redis/: state
+shared by several processes, each keeping a `MemoryStore` copy that reads are answered
+from). Reads go to the `Store` (`Mock.store`) directly; `AsyncStore.sync` keeps it current.
 """
 
 from __future__ import annotations
@@ -17,12 +22,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from mock_server.domain.model import Downlink, LogEntry, NewDownlink, Status
 from mock_server.store.query import ListQuery
 
-__all__ = ["Store", "Page"]
+if TYPE_CHECKING:
+    from mock_server.control.faults import Fault
+    from mock_server.control.journal import Journal
+    from mock_server.timeline.clock import Clock
+    from mock_server.timeline.scenarios import Scenario
+
+__all__ = ["Store", "AsyncStore", "Page"]
 
 
 @dataclass(slots=True)
@@ -131,4 +142,81 @@ class Store(Protocol):
 
     def reset(self) -> None:
         """Empty everything (M2)."""
+        ...
+
+
+@runtime_checkable
+class AsyncStore(Protocol):
+    """The store as the request path changes it (module docstring)."""
+
+    shared: bool
+    """Whether other processes share this state (then each request syncs first)."""
+
+    async def sync(self) -> None:
+        """Bring this process's state up to now before a request is handled: changes made
+        elsewhere applied, then the moves that have fallen due fired (T3)."""
+        ...
+
+    async def catch_up(self) -> None:
+        """Apply the changes made elsewhere, firing nothing (a reader of the journal or
+        the faults must not make moves fall due)."""
+        ...
+
+    async def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
+        """C6, C7: store a new downlink; ReferenceTaken when its reference is taken."""
+        ...
+
+    async def cancel(self, owner: str, downlink_id: str, forced: bool, at: int) -> Downlink:
+        """X1-X4: NotFound, or NotCancellable."""
+        ...
+
+    async def move(
+        self, downlink_id: str, target: Status, at: int, error_code: str | None = None
+    ) -> Downlink:
+        """M4: NotFound, or IllegalMove."""
+        ...
+
+    async def seed(self, downlinks: list[Downlink]) -> None:
+        """M3: store prepared downlinks all or nothing (IdTaken, ReferenceTaken, Conflict)."""
+        ...
+
+    async def register_devices(self, devices: list[tuple[str, dict[str, str]]]) -> None:
+        """M3: register (replace) device tags."""
+        ...
+
+    async def reset(self) -> None:
+        """M2: everything emptied, the fixtures loaded again, the clock at its start."""
+        ...
+
+    async def change_clock(self, change: Callable[[Clock], object]) -> None:
+        """M5: make `change` to the clock (its refusals are the clock's own)."""
+        ...
+
+    async def use_scenario(self, scenario: Scenario) -> None:
+        """M6: new downlinks get `scenario`."""
+        ...
+
+    async def record(self, fields: tuple[Any, ...]) -> None:
+        """M7: journal one exchange (`Journal.append`'s fields)."""
+        ...
+
+    async def read_journal(self, newest: int | None = None) -> Journal:
+        """M7: the journal to read, with every process's entries (at least the `newest`
+        ones when that is given: a reader that needs no more spares the copying)."""
+        ...
+
+    async def clear_journal(self) -> None:
+        """M7: empty the journal."""
+        ...
+
+    async def add_fault(self, body: dict[str, Any]) -> Fault:
+        """M8: arm a fault (`parse_fault` refuses a bad one)."""
+        ...
+
+    async def remove_faults(self, fault_id: str | None = None) -> None:
+        """M8: remove every fault, or one (NotFound when no fault has that id)."""
+        ...
+
+    async def claim_fault(self, fault: Fault) -> bool:
+        """Whether `fault`, just picked, may apply (its `times` count every process's)."""
         ...

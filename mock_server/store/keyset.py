@@ -1,33 +1,43 @@
-"""One client's sorted indexes, and the keyset walks that page through them (L2-L6).
+"""One client's keyset pages, built in steps that follow the store's changes (L2-L6).
 
 Per client (tenant, A5) two sorted indexes of `(time, id)`, one by `createdAt` and one by
 `modifiedAt`, answer the default sort and the time filters in O(log n + limit) (keyset
-pages, L6). The same two indexes per device (`networkId`), and the devices each distinct
-message belongs to, narrow a `q` (L1) to the devices that can match before a downlink is
-looked at: every match has a tag value equal to `q` or contains `q` in its networkId or
-its message, so its device is among those whose networkId contains `q`, whose tags hold
-`q`, or who have a message containing `q` (store/qindex.py). Other sorts select the best
-`limit + 1` from the candidates in one pass.
+pages, L6); the same two per device narrow a `q` (L1, store/qindex.py). Other sorts select
+the best `limit + 1` from the candidates (store/selection.py).
 
-A page is built by a generator (`page_steps`) that yields after every `STEP` downlinks it
-examines, so that a long scan can give the event loop back between steps (store/steps.py);
-the one who drives it restarts it when the store changed in between.
+A page is built by a generator (`page_steps`) whose every step examines at most `STEP`
+downlinks, so that a long walk gives the event loop back between steps (store/steps.py).
+The store may change between two steps; the page is not started again. The client's
+indexes feed each change to the pages being built (`Tenant.watch`), and each walk judges
+the changed downlinks again at its next step: a walk has covered a stretch of its index
+from the cursor to its last key, and a changed downlink is taken out of what was collected
+and put back in order when it now lies in that stretch and matches (one ahead is met by
+the walk). So a page is exact for the store as it is when its last step runs, the instant
+it is answered: no duplicate, no match missed, `has_next` and `has_prev` right then.
+
+A `createdAt` range sorted by `modifiedAt` (or the reverse) walks the sort's index from
+where the range's downlinks can be (none is modified before it was created, T2, but for
+a `skew` the client's indexes keep track of), while that costs less than the range
+holds; past that, or at once when two bisections show the walk would pass more, it
+selects from the range instead: a page costs at most about twice the smaller side.
 """
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from itertools import chain, islice
+import enum
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from mock_server.domain.model import Downlink
 from mock_server.store.base import Page
-from mock_server.store.qindex import Index, Tenant
+from mock_server.store.qindex import MERGE_LIMIT, Feed, Index, Tenant
 from mock_server.store.query import ListQuery
-from mock_server.store.shards import ShardedDict
+from mock_server.store.selection import Selection
+from mock_server.store.walks import Walk, Work
 
-__all__ = ["Tenant", "Match", "Steps", "STEP", "page_steps"]
+__all__ = ["Tenant", "Match", "Source", "Steps", "STEP", "page_steps"]
 
 Match = Callable[[Downlink], bool]
 """A query's filter predicate (L1, L2)."""
@@ -40,355 +50,297 @@ STEP = 2048
 """Downlinks (or distinct values) examined between two yields of a page being built."""
 
 
-class _Count:
-    """How many downlinks a page examined, and when it is time to yield."""
+@dataclass(frozen=True, slots=True)
+class Source:
+    """What a page is built from. `current()` says whether it still is the store's: a
+    reset replaces the client's indexes, and registering devices changes what `q` matches
+    (`tagged`: the networkIds whose tags hold `q`); either starts the page again."""
 
-    __slots__ = ("examined", "values")
+    owner: str
+    tenant: Tenant
+    match: Match
+    tagged: frozenset[str]
+    current: Callable[[], bool]
 
-    def __init__(self) -> None:
-        self.examined = 0
-        self.values = 0
+
+class _Outcome(enum.Enum):
+    STALE = "stale"  # the source is no longer the store's: start again
+    SELECT = "select"  # the index walk cost more than the range holds: select instead
 
 
 def page_steps(
-    tenant: Tenant,
+    source: Callable[[], Source | None],
     by_id: Mapping[str, Downlink],
     query: ListQuery,
-    match: Match,
     *,
-    tagged: Iterable[str] = (),
     use_index: bool = True,
 ) -> Steps:
-    """Build one page of the tenant's downlinks that `match`, in `query`'s order from its
-    cursor. `tagged`: the networkIds whose tags hold `q` (L1). With `use_index` False,
-    `q` scans every downlink of the tenant (for a matcher that reads L1 otherwise)."""
-    count = _Count()
-    devices: list[str] | None = None
+    """Build one page of a client's downlinks that match, in `query`'s order from its
+    cursor. `source()` gives the client's indexes and filter (None: no downlinks). With
+    `use_index` False, `q` walks every downlink of the client (for a matcher that reads L1
+    otherwise)."""
+    work = Work(STEP)
+    while True:
+        src = source()
+        if src is None:
+            return Page([], False, False, work.examined)
+        feed: Feed = []
+        src.tenant.watch(feed)
+        try:
+            built = yield from _build(_Context(src, by_id, query, feed, work), use_index)
+        finally:
+            src.tenant.unwatch(feed)
+        if isinstance(built, Page):
+            built.examined = work.examined
+            return built
+
+
+class _Context:
+    """What the walks of one page share: the source, the devices a `q` narrows to, the
+    changes fed since the last step, the work done."""
+
+    def __init__(
+        self,
+        src: Source,
+        by_id: Mapping[str, Downlink],
+        query: ListQuery,
+        feed: Feed,
+        work: Work,
+    ) -> None:
+        self.src, self.by_id, self.query, self.feed, self.work = src, by_id, query, feed, work
+        self.devices: set[str] | None = None  # None: the client's own indexes
+        # A page may bound one time index by the other's range, trusting the skew.
+        self.skew = src.tenant.skew
+
+    def indexes(self, by_created: bool) -> list[Index]:
+        """The sorted `(time, id)` indexes to walk: the client's, or its devices'."""
+        tenant = self.src.tenant
+        if self.devices is None:
+            return [tenant.created if by_created else tenant.modified]
+        postings = [tenant.devices[nid] for nid in sorted(self.devices)]
+        return [p.created if by_created else p.modified for p in postings]
+
+    def pause(self) -> Generator[None, None, list[Downlink] | None]:
+        """Give the loop back; then the downlinks changed meanwhile (each once), or None
+        when the source is no longer the store's."""
+        yield
+        self.work.left = STEP
+        return self.absorb()
+
+    def absorb(self) -> list[Downlink] | None:
+        """The downlinks changed since the last look (each once), or None when the source
+        is no longer the store's."""
+        if not self.src.current() or self.src.tenant.skew != self.skew:
+            return None
+        if not self.feed:
+            return []
+        changed = list({dl.id: dl for dl in self.feed}.values())
+        self.feed.clear()
+        self.work.spend(len(changed))
+        q = self.query.q
+        if self.devices is not None and q is not None:
+            # A create can make a device relevant to `q` (a new device or message): its
+            # downlinks ahead of the walk must be walked too.
+            tagged = self.src.tagged
+            for dl in changed:
+                nid = dl.network_id
+                if nid not in self.devices and (q in nid or q in dl.message or nid in tagged):
+                    self.devices.add(nid)
+            if len(self.devices) > MERGE_LIMIT:
+                self.devices = None
+        return changed
+
+
+def _build(ctx: _Context, use_index: bool) -> Generator[None, None, Page | _Outcome]:
+    query = ctx.query
     if query.q is not None and use_index:
-        devices = yield from tenant.devices_for(query.q, tagged, count, STEP)
+        devices = yield from ctx.src.tenant.devices_for(query.q, ctx.src.tagged, ctx.work, STEP)
+        ctx.devices = set(devices) if devices is not None else None
+        # Creates during that scan may have made more devices relevant; no walk has
+        # started, so nothing else needs judging again.
+        if ctx.absorb() is None:
+            return _Outcome.STALE
     primary = query.sort[0]
-    if (
+    if not (
         primary.field in ("createdAt", "modifiedAt")
         and len(query.sort) == 2
         and query.sort[1].field == "id"
         and not query.sort[1].desc
     ):
-        page = yield from _index_page(tenant, by_id, query, match, devices, count)
-    else:
-        page = yield from _scan_page(tenant, by_id, query, match, devices, count)
-    page.examined = count.examined
+        by_created = query.created_since is not None or query.created_before is not None
+        by_created = by_created or (query.modified_since, query.modified_before) == (None, None)
+        return (yield from _select(ctx, by_created, query.key(), None))
+    by_created = primary.field == "createdAt"
+    # The other time field's range, when there is one: the side to select from when it
+    # is the smaller.
+    lo, hi = _range(query, not by_created)
+    budget = None
+    if (lo, hi) != (None, None):
+        in_range = sum(_count(i, lo, hi) for i in ctx.indexes(not by_created))
+        budget = query.limit + in_range
+        cursor = query.cursor
+        if not by_created and primary.desc and hi is not None:
+            # Newest modified first, created within [lo, hi): the walk passes everything
+            # modified since `hi` (created later, mostly) before the range's bulk. When
+            # that is more than the range holds, select from the range straight away.
+            top = _range(query, False)[1]
+            if cursor is not None and not cursor.backwards:
+                top = cursor.values[0] + 1 if top is None else min(top, cursor.values[0] + 1)
+            if cursor is None or not cursor.backwards:
+                ahead = sum(_count(i, hi, top) for i in ctx.indexes(False))
+                if ahead > in_range:
+                    return (yield from _select(ctx, True, *_time_key(query)))
+    page = yield from _index_page(ctx, budget)
+    if page is _Outcome.SELECT:
+        return (yield from _select(ctx, not by_created, *_time_key(query)))
     return page
 
 
-def _indexes(tenant: Tenant, devices: list[str] | None, by_created: bool) -> list[Index]:
-    """The sorted `(time, id)` indexes to walk: the tenant's, or its devices'."""
-    if devices is None:
-        return [tenant.created if by_created else tenant.modified]
-    postings = [tenant.devices[nid] for nid in devices]
-    return [p.created if by_created else p.modified for p in postings]
+def _range(query: ListQuery, by_created: bool) -> tuple[int | None, int | None]:
+    if by_created:
+        return query.created_since, query.created_before
+    return query.modified_since, query.modified_before
 
 
-def _take(
-    entries: Iterator[tuple[int, str]],
-    by_id: Mapping[str, Downlink],
-    match: Match | None,
-    n: int,
-    count: _Count,
-) -> Generator[None, None, list[Downlink]]:
-    """The first `n` downlinks of `entries` that `match` (all, when `match` is None)."""
-    out: list[Downlink] = []
-    if n <= 0:
-        return out
-    if match is None:
-        # Every entry is taken: look the first `n` up in one pass, then yield as often as
-        # the walk one by one would have.
-        ids = [did for _, did in islice(entries, n)]
-        out = by_id.values_of(ids) if isinstance(by_id, ShardedDict) else [by_id[i] for i in ids]
-        before = count.examined
-        count.examined = before + len(out)
-        for _ in range(count.examined // STEP - before // STEP):
-            yield
-        return out
-    # A filter tests each: the ids are looked up a chunk at a time (entries past the last
-    # match may be looked up, never counted or taken).
-    size = min(max(n, 8), 256)
-    while True:
-        chunk = [did for _, did in islice(entries, size)]
-        if not chunk:
-            return out
-        found = (
-            by_id.values_of(chunk) if isinstance(by_id, ShardedDict) else [by_id[i] for i in chunk]
-        )
-        for dl in found:
-            count.examined += 1
-            if count.examined % STEP == 0:
-                yield
-            if match(dl):
-                out.append(dl)
-                if len(out) >= n:
-                    return out
+def _count(index: Index, lo: int | None, hi: int | None) -> int:
+    start = index.bisect_left((lo,)) if lo is not None else 0
+    stop = index.bisect_left((hi,)) if hi is not None else len(index)
+    return max(0, stop - start)
 
 
-def _index_page(
-    tenant: Tenant,
-    by_id: Mapping[str, Downlink],
+def _time_key(
     query: ListQuery,
-    match: Match,
-    devices: list[str] | None,
-    count: _Count,
-) -> Steps:
-    if devices is not None and not devices:
-        return Page([], False, False)
+) -> tuple[Callable[[Downlink], Any], Any, tuple[bool, int]]:
+    """A plain-tuple key for a sort by one time field then id (faster than `query.key`),
+    the cursor's key in it, and (by createdAt, the sign) that describe it."""
     by_created = query.sort[0].field == "createdAt"
-    indexes = _indexes(tenant, devices, by_created)
-    lo = query.created_since if by_created else query.modified_since
-    hi = query.created_before if by_created else query.modified_before
+    sign = -1 if query.sort[0].desc else 1
+
+    def key(dl: Downlink) -> tuple[int, str]:
+        return (sign * (dl.created_at if by_created else dl.modified_at), dl.id)
+
+    cursor = query.cursor
+    bound = (sign * cursor.values[0], cursor.values[1]) if cursor is not None else None
+    return key, bound, (by_created, sign)
+
+
+def _select(
+    ctx: _Context,
+    by_created: bool,
+    key: Callable[[Downlink], Any],
+    bound: Any,
+    by_time: tuple[bool, int] | None = None,
+) -> Generator[None, None, Page | _Outcome]:
+    """The page selected from the candidates of one time index (store/selection.py)."""
+    query = ctx.query
+    cursor = query.cursor
+    backwards = cursor is not None and cursor.backwards
+    if cursor is not None and bound is None:
+        bound = query.order_key(cursor.values)
+    lo, hi = _range(query, by_created)
+    # The candidates' range is the whole filter when there is no other: no per-item test.
+    filtered = query.q is not None or _range(query, not by_created) != (None, None)
+    selection = Selection(
+        lambda: ctx.indexes(by_created),
+        by_created,
+        lo,
+        hi,
+        ctx.by_id,
+        ctx.src.match if filtered else None,
+        key,
+        bound,
+        backwards,
+        query.limit + 1,
+        by_time=by_time,
+        # Nearest the cursor's side first: a descending page (or an ascending one read
+        # backwards) wants the newest.
+        newest_first=by_time is not None and (by_time[1] < 0) != backwards,
+    )
+    while True:
+        selection.advance(ctx.work)
+        if selection.done:
+            result = selection.outcome(query.limit)
+            if result is not None:
+                items, more, other = result
+                if backwards:
+                    items.reverse()
+                    return Page(items, has_next=bool(items) and other, has_prev=more)
+                return Page(items, more, bool(items) and other)
+            selection.restart()
+            continue
+        changed = yield from ctx.pause()
+        if changed is None:
+            return _Outcome.STALE
+        if changed:
+            selection.changed(changed)
+
+
+def _index_page(ctx: _Context, budget: int | None) -> Generator[None, None, Page | _Outcome]:
+    """The page walked off the index of its sort (createdAt or modifiedAt, then id);
+    `_Outcome.SELECT` once more than `budget` downlinks were examined."""
+    query = ctx.query
+    by_created = query.sort[0].field == "createdAt"
     desc = query.sort[0].desc
     cursor = query.cursor
     backwards = cursor is not None and cursor.backwards
     start = (cursor.values[0], cursor.values[1]) if cursor is not None else None
-    other_filters = query.q is not None or (
-        (query.modified_since, query.modified_before)
-        if by_created
-        else (query.created_since, query.created_before)
-    ) != (None, None)
+    lo, hi = _range(query, by_created)
+    other_range = _range(query, not by_created)
+    other_filters = query.q is not None or other_range != (None, None)
     # The index range is the whole filter when there is no other: no per-item test.
-    test = match if other_filters else None
-    entries = _walk_many(indexes, desc, start, not backwards, lo, hi)
-    items = yield from _take(entries, by_id, test, query.limit + 1, count)
-    more = len(items) > query.limit
-    del items[query.limit :]
-    if not items:
-        return Page([], False, False)
+    test = ctx.src.match if other_filters else None
+    # No downlink is modified more than `skew` before it was created (none at all while
+    # T2 holds): a range of one time field bounds the walk of the other.
+    bounds = (lo, hi)
+    if by_created and other_range[1] is not None:
+        edge = other_range[1] + ctx.skew
+        bounds = (lo, edge if hi is None else min(hi, edge))
+    elif not by_created and other_range[0] is not None:
+        edge = other_range[0] - ctx.skew
+        bounds = (edge if lo is None else max(lo, edge), hi)
 
-    def edge(dl: Downlink) -> tuple[int, str]:
-        return (dl.created_at if by_created else dl.modified_at, dl.id)
+    def walk(forward: bool, need: int) -> Walk:
+        indexes = partial(ctx.indexes, by_created)
+        return Walk(indexes, ctx.by_id, by_created, desc, start, forward, need, test, bounds)
 
-    if backwards:
-        items.reverse()
-        after = _walk_many(indexes, desc, edge(items[-1]), True, lo, hi)
-        has_next = bool((yield from _take(after, by_id, test, 1, count)))
-        return Page(items, has_next, more)
-    has_prev = False
-    if cursor is not None:
-        before = _walk_many(indexes, desc, edge(items[0]), False, lo, hi)
-        has_prev = bool((yield from _take(before, by_id, test, 1, count)))
-    return Page(items, more, has_prev)
+    main = walk(not backwards, query.limit + 1)
+    # The other side of the cursor: its own item, or any match beyond it (L5).
+    beyond = walk(backwards, 1) if start else None
 
-
-def _scan_page(
-    tenant: Tenant,
-    by_id: Mapping[str, Downlink],
-    query: ListQuery,
-    match: Match,
-    devices: list[str] | None,
-    count: _Count,
-) -> Steps:
-    key = query.key()
-    cursor = query.cursor
-    keep = query.limit + 1
-    bound = query.order_key(cursor.values) if cursor is not None else None
-    backwards = cursor is not None and cursor.backwards
-    # The best `keep` on the side the page is taken from, and whether the other side has
-    # any match; both folded in at every step, so the memory stays O(limit).
-    chosen: list[Downlink] = []
-    other = False
-    batch: list[Downlink] = []
-
-    def fold() -> None:
-        nonlocal chosen
-        pick = heapq.nlargest if backwards else heapq.nsmallest
-        chosen = pick(keep, chain(chosen, batch), key=key)
-        batch.clear()
-
-    for dl in _candidates(tenant, by_id, query, devices):
-        count.examined += 1
-        if count.examined % STEP == 0:
-            fold()
-            yield
-        if not match(dl):
-            continue
-        if bound is None:
-            batch.append(dl)
-            continue
-        k = key(dl)
-        # The cursor's own item lies on the side the walk comes from.
-        if k > bound or (backwards and not k < bound):
-            if backwards:
-                other = True
-            else:
-                batch.append(dl)
-        elif backwards:
-            batch.append(dl)
-        else:
-            other = True
-    fold()
-    items = chosen[: query.limit]
-    more = bool(items) and len(chosen) > query.limit
-    if backwards:
-        items.reverse()
-        return Page(items, has_next=bool(items) and other, has_prev=more)
-    return Page(items, more, bool(items) and other)
-
-
-def _candidates(
-    tenant: Tenant, by_id: Mapping[str, Downlink], query: ListQuery, devices: list[str] | None
-) -> Iterator[Downlink]:
-    """The tenant's (or its `devices'`) downlinks, narrowed by a time range where an index
-    allows it."""
-    by_created = query.created_since is not None or query.created_before is not None
-    if by_created:
-        lo, hi = query.created_since, query.created_before
-    else:
-        lo, hi = query.modified_since, query.modified_before
-    for index in _indexes(tenant, devices, by_created):
-        start = index.bisect_left((lo,)) if lo is not None else 0
-        stop = index.bisect_left((hi,)) if hi is not None else len(index)
-        for _, did in index.islice(start, max(start, stop)):
-            yield by_id[did]
-
-
-def _walk_many(
-    indexes: list[Index],
-    desc: bool,
-    start: tuple[int, str] | None,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-) -> Iterator[tuple[int, str]]:
-    """`_walk` over several disjoint indexes at once, merged into the one order."""
-    walks = [_walk(index, desc, start, forward, lo, hi) for index in indexes]
-    if len(walks) == 1:
-        return walks[0]
-    # Ascending: (t, id) ascending. Descending: t descending, id ascending. Backwards: the
-    # reverse of either.
-    key: Callable[[tuple[int, str]], Any] | None = (lambda e: (-e[0], e[1])) if desc else None
-    return heapq.merge(*walks, key=key, reverse=not forward)
-
-
-def _walk(
-    index: Index,
-    desc: bool,
-    start: tuple[int, str] | None,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-) -> Iterator[tuple[int, str]]:
-    """Entries of `index` (sorted `(t, id)` pairs) in the order t asc (or desc), id asc.
-
-    Forward: strictly after `start` in that order (from the beginning when None).
-    Backwards: strictly before `start`, nearest first. Only `lo <= t < hi`.
-    """
-    if desc:
-        return _walk_desc(index, start, forward, lo, hi)
-    # Ascending time: one slice of the index, its ends found by bisection (`(t,)` sorts
-    # before every `(t, id)`), so no entry is looked at in Python.
-    if forward:
-        pos = index.bisect_right(start) if start is not None else 0
-        if lo is not None:
-            pos = max(pos, index.bisect_left((lo,)))
-        stop = index.bisect_left((hi,)) if hi is not None else None
-        if stop is not None and stop <= pos:
-            return iter(())
-        return index.islice(pos, stop)
-    assert start is not None
-    pos = index.bisect_left(start)
-    if hi is not None:
-        pos = min(pos, index.bisect_left((hi,)))
-    first = index.bisect_left((lo,)) if lo is not None else 0
-    if pos <= first:
-        return iter(())
-    return index.islice(first, pos, reverse=True)
-
-
-def _walk_desc(
-    index: Index,
-    start: tuple[int, str] | None,
-    forward: bool,
-    lo: int | None,
-    hi: int | None,
-) -> Iterator[tuple[int, str]]:
-    """`_walk` in descending time."""
-    # Descending time, but ties stay in ascending id order (L4): scan the other way and
-    # turn each run of equal times around.
-    in_range = (
-        start is not None and (lo is None or start[0] >= lo) and (hi is None or start[0] < hi)
-    )
-    if forward:
-        if start is not None:
-            t0 = start[0]
-            if in_range:
-                yield from index.islice(index.bisect_right(start), index.bisect_left((t0 + 1,)))
-            p = index.bisect_left((t0,))
-        else:
-            p = len(index)
-        if hi is not None:
-            p = min(p, index.bisect_left((hi,)))
-        yield from _runs_down(index, p, lo)
-    else:
+    def at_cursor() -> bool:
         assert start is not None
-        t0 = start[0]
-        if in_range:
-            yield from index.islice(
-                index.bisect_left((t0,)), index.bisect_left(start), reverse=True
-            )
-        p = index.bisect_left((t0 + 1,))
-        if lo is not None:
-            p = max(p, index.bisect_left((lo,)))
-        yield from _runs_up(index, p, hi)
+        dl = ctx.by_id.get(start[1])
+        if dl is None or dl.owner != ctx.src.owner or main.key(dl) != start:
+            return False
+        t = start[0]
+        if (lo is not None and t < lo) or (hi is not None and t >= hi):
+            return False
+        return test is None or test(dl)
 
-
-# A run of equal times longer than this is found by bisection instead of being collected,
-# so that a huge tie (a manual clock that never moved) costs O(log n), not its length.
-_LONG_RUN = 32
-
-
-def _runs_down(index: Index, p: int, lo: int | None) -> Iterator[tuple[int, str]]:
-    """Entries at positions < p, times descending, ids ascending within a time; t >= lo."""
-    while p > 0:
-        run: list[tuple[int, str]] = []
-        pos = p
-        for entry in index.islice(0, p, reverse=True):
-            pos -= 1
-            t = entry[0]
-            if lo is not None and t < lo:
-                yield from reversed(run)
-                return
-            if run and t != run[0][0]:
-                yield from reversed(run)
-                run = []
-            run.append(entry)
-            if len(run) > _LONG_RUN:
-                first = index.bisect_left((t,))
-                yield from index.islice(first, pos + len(run))
-                p = first
-                break
+    first = ctx.work.examined
+    while True:
+        if main.done:
+            if not main.got:
+                return Page([], False, False)
+            if beyond is None or beyond.done or at_cursor():
+                items = main.got[: query.limit]
+                more = len(main.got) > query.limit
+                other = beyond is not None and (bool(beyond.got) or at_cursor())
+                if backwards:
+                    items.reverse()
+                    return Page(items, other, more)
+                return Page(items, more, other)
+            beyond.advance(ctx.work)
         else:
-            yield from reversed(run)
-            return
-
-
-def _runs_up(index: Index, p: int, hi: int | None) -> Iterator[tuple[int, str]]:
-    """Entries at positions >= p, times ascending, ids descending within a time; t < hi."""
-    n = len(index)
-    while p < n:
-        run: list[tuple[int, str]] = []
-        pos = p - 1
-        for entry in index.islice(p):
-            pos += 1
-            t = entry[0]
-            if hi is not None and t >= hi:
-                yield from reversed(run)
-                return
-            if run and t != run[0][0]:
-                yield from reversed(run)
-                run = []
-            run.append(entry)
-            if len(run) > _LONG_RUN:
-                after = index.bisect_left((t + 1,))
-                yield from index.islice(pos - len(run) + 1, after, reverse=True)
-                p = after
-                break
-        else:
-            yield from reversed(run)
-            return
+            main.advance(ctx.work)
+        if budget is not None and ctx.work.examined - first > budget:
+            return _Outcome.SELECT
+        if ctx.work.left > 0:
+            continue
+        changed = yield from ctx.pause()
+        if changed is None:
+            return _Outcome.STALE
+        if changed:
+            main.changed(changed)
+            if beyond is not None:
+                beyond.changed(changed)

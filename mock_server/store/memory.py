@@ -126,7 +126,7 @@ class MemoryStore:
         """Store `dl` as it is: a new one is inserted, a stored one of that id takes its
         changing fields (status, stamps, logs, retries), in place, so that whatever holds
         the stored object sees the change. The shared store's copy is kept this way
-        (mock_server/shared/): nothing is checked, the change was judged where it was made.
+        (mock_server/store/redis/): nothing is checked, the change was judged where it was made.
         """
         with self.lock:
             old = self._by_id.get(dl.id)
@@ -251,6 +251,9 @@ class MemoryStore:
 
     # -- listing (L1-L6) -----------------------------------------------------------
 
+    # A page built in steps stays exact across changes between its steps (store/steps.py).
+    steps_follow_changes = True
+
     def page(self, owner: str, query: ListQuery) -> Page:
         """One page of the caller's downlinks that match `query`."""
         with self.lock:
@@ -263,20 +266,26 @@ class MemoryStore:
                     return page
 
     def page_steps(self, owner: str, query: ListQuery) -> keyset.Steps:
-        """`page` in steps of bounded work (`Store.page_steps`, store/steps.py)."""
-        tenant = self._tenants.get(owner)
-        if tenant is None:
-            return _empty()
+        """`page` in steps of bounded work (`Store.page_steps`, store/steps.py). A change
+        between two steps is followed, not a reason to start again (store/keyset.py)."""
         q = query.q
-        tagged = self._tag_values.get(q, ()) if q is not None else ()
-        return keyset.page_steps(
-            tenant,
-            self._by_id,
-            query,
-            self.matcher(query),
-            tagged=tagged,
-            use_index=self.index_q,
-        )
+
+        def source() -> keyset.Source | None:
+            tenant = self._tenants.get(owner)
+            if tenant is None:
+                return None
+            tagged = frozenset(self._tag_values.get(q, ())) if q is not None else frozenset()
+
+            def current() -> bool:
+                # A reset replaces the client's indexes; registering devices changes
+                # what `q` matches.
+                if self._tenants.get(owner) is not tenant:
+                    return False
+                return q is None or self._tag_values.get(q, frozenset()) == tagged
+
+            return keyset.Source(owner, tenant, self.matcher(query), tagged, current)
+
+        return keyset.page_steps(source, self._by_id, query, use_index=self.index_q)
 
     def matcher(self, query: ListQuery) -> keyset.Match:
         """The predicate of `query`'s filters (L1, L2): a page holds only what it accepts."""
@@ -301,9 +310,3 @@ class MemoryStore:
             return True
 
         return match
-
-
-def _empty() -> keyset.Steps:
-    """The page of a client with no downlinks."""
-    yield from ()  # a generator, built in no step
-    return Page([], False, False)

@@ -14,6 +14,8 @@ well as by count, the oldest pages leaving first.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 __all__ = ["PageCache", "DEFAULT_BYTES"]
 
 DEFAULT_BYTES = 64 * 1024 * 1024
@@ -32,7 +34,9 @@ class PageCache:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._version = -1
-        self._pages: dict[tuple[str, bytes], tuple[str, bytes]] = {}
+        # Oldest first. An OrderedDict drops its oldest in O(1); a dict whose front was
+        # popped over and over makes `next(iter(...))` step over the holes left there.
+        self._pages: OrderedDict[tuple[str, bytes], tuple[str, bytes]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -52,17 +56,18 @@ class PageCache:
         cost = self._cost(key, origin, body)
         if self.size <= 0 or cost > self.max_bytes:
             return
+        pages = self._pages
         if version != self._version:
-            self._pages = {}
+            pages.clear()
             self.bytes = 0
             self._version = version
-        old = self._pages.pop(key, None)
+        old = pages.pop(key, None)
         if old is not None:
             self.bytes -= self._cost(key, *old)
-        while self._pages and (len(self._pages) >= self.size or self.bytes + cost > self.max_bytes):
-            oldest = next(iter(self._pages))  # dicts keep insertion order
-            self.bytes -= self._cost(oldest, *self._pages.pop(oldest))
-        self._pages[key] = (origin, body)
+        while pages and (len(pages) >= self.size or self.bytes + cost > self.max_bytes):
+            oldest, kept = pages.popitem(last=False)
+            self.bytes -= self._cost(oldest, *kept)
+        pages[key] = (origin, body)
         self.bytes += cost
 
     @staticmethod

@@ -117,7 +117,7 @@ class ListQuery:
 
     def raw_key(self, dl: Downlink) -> tuple[Any, ...]:
         """The raw sort values of a downlink (what a cursor stores)."""
-        return tuple(_raw_value(dl, k.field) for k in self.sort)
+        return tuple([_raw_value(dl, k.field) for k in self.sort])
 
     def order_key(self, raw: tuple[Any, ...]) -> tuple[Any, ...]:
         """Raw sort values -> a key whose natural order is the requested order."""
@@ -133,13 +133,13 @@ class ListQuery:
 
     def binding(self, owner: str) -> bytes:
         """What a cursor is bound to (L7): the caller, the filters and the sort."""
-        parts = [
-            owner,
-            self.q or "",
-            *(str(getattr(self, attr)) for attr in _TIME_FILTERS.values()),
-            ",".join(map(str, self.sort)),
-        ]
-        return "\x1f".join(parts).encode()
+        # Written out (each page's links encode a cursor or two): the same bytes as
+        # joining owner, q, the four time filters and `str` of each sort key.
+        sort = ",".join([f"-{k.field}" if k.desc else k.field for k in self.sort])
+        return (
+            f"{owner}\x1f{self.q or ''}\x1f{self.created_since}\x1f{self.created_before}"
+            f"\x1f{self.modified_since}\x1f{self.modified_before}\x1f{sort}"
+        ).encode()
 
 
 def parse_sort(text: str | None) -> tuple[tuple[SortKey, ...], list[Violation]]:

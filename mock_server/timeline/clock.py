@@ -97,7 +97,7 @@ class Clock:
     def due_keys(self, limit: int, most: int = 256) -> list[str]:
         """The keys of the live timers due by `limit`, soonest first, each once, at most
         `most` of them; nothing fires and nothing is removed (the shared store fires them
-        itself, mock_server/shared/)."""
+        itself, mock_server/store/redis/)."""
         timers = self._timers
         if not timers or timers[0][0] > limit:
             return []

@@ -39,7 +39,7 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 async def _mock(request: Request) -> Mock:
     mock: Mock = request.app.state.mock
-    await mock.sync()  # what fell due moves before it is shown (T3)
+    await mock.state.sync()  # what fell due moves before it is shown (T3)
     return mock
 
 
@@ -102,7 +102,7 @@ async def public_spec(request: Request) -> Response:
 async def state(request: Request) -> Response:
     """What the page polls: small, and each part changes when its view must be redrawn."""
     mock = await _mock(request)
-    entries = (await mock.read_journal()).entries()
+    entries = (await mock.state.read_journal(newest=1)).entries()
     return _json(
         {
             "version": mock.store.version,

@@ -3,26 +3,20 @@ sharing one Redis, each request going to the other process (tests/support/altern
 
 from __future__ import annotations
 
-import pytest
 from click.testing import CliRunner
 
 from contract_tests.cli.main import cli
 from tests.support.alternate import Alternate
-from tests.support.redis_server import redis_store_built
 from tests.support.serve import Serve
 
 
 def test_contract_suite_passes_against_two_mocks_on_one_redis(redis_url: str) -> None:
-    if not redis_store_built(redis_url):
-        pytest.skip("the Redis store is not built in yet: --store is parsed but unused")
     with (
         Serve("--store", redis_url, "--clock", "manual") as first,
         Serve("--store", redis_url, "--clock", "manual") as second,
         Alternate([first.url, second.url]) as proxy,
     ):
-        result = CliRunner().invoke(
-            cli, ["run", "--base-url", proxy.base_url, "--profile", "mock", "--no-schemathesis"]
-        )
+        result = CliRunner().invoke(cli, ["run", "--base-url", proxy.base_url, "--profile", "mock"])
         sent = proxy.sent
     assert result.exit_code == 0, result.output
     assert "PASSED:" in result.output and "in full mode" in result.output

@@ -48,8 +48,7 @@ def store(request: pytest.FixtureRequest) -> dict[str, str]:
     if getattr(request, "param", "memory") == "memory":
         return {}
     url: str = request.getfixturevalue("redis_url")
-    base, _, prefix = url.partition("#")
-    return {"store": base, "store_prefix": prefix or "downlinks-mock"}
+    return {"store": url}
 
 
 @pytest.fixture
@@ -80,14 +79,3 @@ def problem(response: Any, status: int) -> dict[str, Any]:
     assert isinstance(data["type"], str) and data["type"].startswith("/problems/")
     assert data["title"] and data["detail"]
     return data
-
-
-_counter = iter(range(1, 1 << 30))
-
-
-@pytest.fixture
-def redis_url() -> str:
-    """TEMPORARY: a prefix on the local redis at 6399."""
-    import os
-
-    return f"redis://127.0.0.1:6399/0#t{os.getpid()}-{next(_counter)}"

@@ -23,7 +23,6 @@ import pytest
 
 from mock_server.cli.serve import served_app
 from tests.mock_server.cli.test_cli_serve import DEFAULTS
-from tests.support.redis_server import redis_store_built
 from tests.support.serve import Serve
 
 # Serves the mock (memory store, manual clock) in WORKERS processes on a free port; prints
@@ -208,8 +207,6 @@ def test_serve_with_workers_on_a_busy_port_fails_first_with_one_line() -> None:
 
 
 def test_serve_workers_share_state_through_redis(redis_url: str) -> None:
-    if not redis_store_built(redis_url):
-        pytest.skip("the Redis store is not built in yet: --store is parsed but unused")
     with Serve("--workers", "2", "--store", redis_url, "--clock", "manual") as mock:
         assert "store redis://127.0.0.1:" in mock.banner[0] and "2 workers" in mock.banner[0]
         assert len(mock.pids) == 2

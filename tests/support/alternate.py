@@ -18,13 +18,14 @@ from __future__ import annotations
 import itertools
 import socket
 import threading
-import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 import uvicorn
+
+from mock_server.server import start_in_thread, stop_in_thread
 
 __all__ = ["Alternate", "HOP_BY_HOP"]
 
@@ -167,22 +168,12 @@ class Alternate:
             # Request heads of any size reach the upstream, whose limits are under test.
             h11_max_incomplete_event_size=1024 * 1024,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the proxy did not start")
-            time.sleep(0.01)
+        self._server, self._thread = start_in_thread(config, sock, timeout, "the proxy")
         return self
 
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
-            self._thread.join(timeout=10)
+            stop_in_thread(self._server, self._thread)
             self._server = None
 
     def __enter__(self) -> Alternate:

@@ -2,10 +2,10 @@
 
 Registered from tests/conftest.py. `redis_server` (one per test session, so one per xdist
 worker) runs redis-server on a free loopback port, in a temporary directory, with no
-persistence; `redis_url` gives each test that server's URL with the database emptied;
-`store_url` is the parametrized store fixture: each test that takes it runs once on the
-memory store and once on Redis. `RedisServer.restart()` and `RedisServer.down()` are for
-the tests of what the mock does while Redis is away.
+persistence; `redis_url` gives each test that server's URL with the database emptied (the
+`store` fixture of tests/mock_server/conftest.py runs a module's tests on both stores with
+it). `RedisServer.restart()` and `RedisServer.down()` are for the tests of what the mock
+does while Redis is away.
 
 Without redis-server (or without the redis client) these tests skip with one reason;
 with DOWNLINKS_REQUIRE_REDIS=1 (as scripts/test sets under CI) that is a failure instead.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -29,10 +30,8 @@ __all__ = [
     "REQUIRE_ENV",
     "RedisServer",
     "missing",
-    "redis_store_built",
     "redis_server",
     "redis_url",
-    "store_url",
 ]
 
 # Set to 1 (as scripts/test does under CI) to make a missing redis-server fail the run.
@@ -161,22 +160,21 @@ class RedisServer:
         finally:
             self.start()
 
+    def pause(self) -> None:
+        """Freeze it (SIGSTOP): connections stay open and nothing is answered."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server answer again (SIGCONT)."""
+        if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)
+
     def flush(self) -> None:
         """Empty every database."""
         reply = self.command("FLUSHALL")
         if reply != b"+OK":
             raise RuntimeError(f"FLUSHALL answered {reply!r}")
-
-
-def redis_store_built(url: str) -> bool:
-    """Whether the mock built for a Redis `--store` keeps its state there (and not in
-    the memory store, as a build that parses the option but has no Redis store does)."""
-    from mock_server.app import create_app
-    from mock_server.config import MockConfig
-    from mock_server.store.memory import MemoryStore
-
-    app = create_app(MockConfig(store=url))
-    return not isinstance(app.state.mock.store, MemoryStore)
 
 
 @pytest.fixture(scope="session")
@@ -201,11 +199,3 @@ def redis_url(redis_server: RedisServer) -> str:
     redis_server.start()  # a test before this one may have left it down
     redis_server.flush()
     return redis_server.url()
-
-
-@pytest.fixture(params=["memory", "redis"])
-def store_url(request: pytest.FixtureRequest) -> str:
-    """Each test that takes it runs twice: `memory`, then a Redis URL (`redis_url`)."""
-    if request.param == "memory":
-        return "memory"
-    return str(request.getfixturevalue("redis_url"))

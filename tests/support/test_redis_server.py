@@ -62,16 +62,6 @@ def test_down_makes_redis_unreachable_for_the_block(
         client.close()
 
 
-def test_store_url_runs_a_test_on_each_store(
-    store_url: str, request: pytest.FixtureRequest
-) -> None:
-    param = request.node.callspec.params["store_url"]
-    if param == "memory":
-        assert store_url == "memory"
-    else:
-        assert store_url.startswith("redis://127.0.0.1:") and store_url.endswith("/0")
-
-
 _USES_REDIS = """
 pytest_plugins = ["tests.support.redis_server"]
 

@@ -164,9 +164,57 @@ def test_m7_large_and_non_json_bodies(http):
     assert broken["status"] == 400
 
 
-def test_journal_size_must_be_positive():
-    with pytest.raises(ValueError, match="at least 1"):
-        Journal(0)
+def test_journal_size_must_not_be_negative():
+    with pytest.raises(ValueError, match="at least 0"):
+        Journal(-1)
+
+
+def test_m7_a_journal_of_size_0_is_off_and_faults_still_apply():
+    """`journal_size=0` turns the journal off: nothing is kept, the public API answers as
+    before, and an armed fault (M8) is still applied."""
+    off = make_client(journal_size=0, scenario="static")
+    created = off.post("/downlinks", json=body(), headers=auth())
+    assert created.status_code == 201
+    assert off.get(f"/downlinks/{created.json()['id']}", headers=auth()).status_code == 200
+    data = journal(off)
+    assert data["items"] == [] and data["capacity"] == 0
+    assert data["bytes"] == 0 and data["evicted"] == 0
+    armed = off.post("/__mock/faults", json={"path": "/downlinks", "status": 503, "times": 1})
+    assert armed.status_code == 201, armed.text
+    assert off.get("/downlinks", headers=auth()).status_code == 503
+    assert off.get("/downlinks", headers=auth()).status_code == 200
+    assert journal(off)["items"] == []
+    assert len(off.app.state.mock.journal) == 0
+
+
+def test_keep_headers_lowers_names_keeps_order_and_cuts_to_the_budget():
+    """The recording path's header picking: only the named headers, names lowered,
+    in order; cut (and marked) only when they do not fit the budget."""
+    from mock_server.control.journal_render import TRUNCATED, keep_headers
+
+    names = frozenset({b"accept", b"content-type"})
+    raw = [(b"Host", b"x"), (b"Content-Type", b"a/b"), (b"accept", b"*/*"), (b"X-1", b"y")]
+    assert keep_headers(raw, names, 8192) == (
+        [(b"content-type", b"a/b"), (b"accept", b"*/*")],
+        len(b"content-type") + len(b"a/b") + len(b"accept") + len(b"*/*"),
+        False,
+    )
+    long = [(b"accept", b"v" * 100), (b"content-type", b"w" * 100)]
+    kept, used, cut = keep_headers(long, names, 150)
+    assert cut is True and used <= 150
+    assert kept[0] == (b"accept", b"v" * 100)
+    assert kept[1][0] == b"content-type" and kept[1][1].endswith(TRUNCATED)
+    assert used == sum(len(n) + len(v) for n, v in kept)
+    # Exactly at the edge: the same answer as a header-by-header cut would give.
+    for budget in range(1, 80):
+        kept, used, cut = keep_headers([(b"accept", b"v" * 40)], names, budget)
+        room = budget - len(b"accept")
+        if room <= len(TRUNCATED):
+            assert (kept, used, cut) == ([], 0, True)
+        elif 40 > room:
+            assert cut and kept[0][1] == b"v" * (room - len(TRUNCATED)) + TRUNCATED
+        else:
+            assert (kept, used, cut) == ([(b"accept", b"v" * 40)], 46, False)
 
 
 def test_m7_keeps_at_most_the_limit_of_a_large_answer():

@@ -1,4 +1,4 @@
-"""The shared store: every process's state kept in step through Redis (docs/shared-mock.md).
+"""The shared store's copy in each process, kept in step with Redis (docs/shared-mock.md).
 
 Each process keeps a whole copy of the state in its own memory (a `MemoryStore`, the
 progressions, the clock), so reads, filters, sorts and pages are answered exactly as by
@@ -8,9 +8,9 @@ one process, by the same code. Redis holds the truth:
   the device registry, the control state (clock, scenario, faults) and the journal;
 - a change log (a stream) of every change, numbered by one counter.
 
-A change is worked out on a private copy of the one downlink it touches (shared/play.py)
+A change is worked out on a private copy of the one downlink it touches (store/redis/play.py)
 and committed by a Lua script only if the downlink's revision is still the one the copy
-was made from (shared/scripts.py); the script appends the change to the log in the same
+was made from (store/redis/scripts.py); the script appends the change to the log in the same
 step. Before each request is answered the process applies the log's new changes (`sync`),
 and then fires the moves that have fallen due (T3): whichever process commits a due move
 first wins, the others' commits are refused and they read the winner's. So a move fires
@@ -23,37 +23,46 @@ import asyncio
 import hashlib
 import logging
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
-from urllib.parse import urlsplit, urlunsplit
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from mock_server.config import MockConfig
-from mock_server.domain.errors import Conflict, NotFound, ReferenceTaken
-from mock_server.domain.model import Downlink, NewDownlink, Status
+from mock_server.config import MockConfig, masked_store
+from mock_server.domain.errors import Conflict
+from mock_server.domain.model import Downlink
 from mock_server.http.problems import StoreUnavailable
-from mock_server.shared import scripts
-from mock_server.shared.codec import dump_downlink, dumps, load_downlink, loads
-from mock_server.shared.play import play_cancel, play_due, play_move, play_start
 from mock_server.store.memory import MemoryStore
 from mock_server.store.query import CursorCodec
-from mock_server.timeline.clock import Clock
+from mock_server.store.redis import scripts
+from mock_server.store.redis.codec import dump_downlink, dumps, load_downlink, loads
+from mock_server.store.redis.play import play_due
 from mock_server.timeline.scenarios import Scenario, parse_scenario
 
 if TYPE_CHECKING:
     from mock_server.mock import Mock
 
-__all__ = ["RedisState", "Keys", "masked", "scenario_digest"]
+__all__ = [
+    "Replica",
+    "Keys",
+    "scenario_digest",
+    "reply",
+    "stored_value",
+    "parse_stored",
+    "reference_key",
+    "StoreUnavailable",
+]
 
-log = logging.getLogger("mock_server.shared")
+log = logging.getLogger("mock_server.store.redis")
 
 T = TypeVar("T")
 
 
-async def _done(result: Awaitable[T] | T) -> T:
+async def reply(result: Awaitable[T] | T) -> T:
     """A redis-py asyncio command's reply (its types allow the sync client's too)."""
     return await cast(Awaitable[T], result)
 
@@ -64,25 +73,51 @@ READ_BATCH = 2_000
 """Changes read from the log in one round trip."""
 ATTEMPTS = 8
 """How often a change is worked out again when another process changed the downlink first."""
+FIRE_ROUNDS = 400
+"""Rounds of due moves one sync fires at most (a clock moved past 100,000 due moves)."""
 TIMEOUT_S = 2.0
 """The longest a Redis command may take before the request is answered 503."""
-
-
-def masked(url: str) -> str:
-    """`url` with any password replaced by `***` (for banners and error messages)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    user = parts.username or ""
-    return urlunsplit((parts.scheme, f"{user}:***@{host}", parts.path, parts.query, ""))
 
 
 def scenario_digest(source: str, document: Any) -> str:
     """The name under which a scenario is shared: a digest of what it was loaded from."""
     return hashlib.sha256(dumps([source, document])).hexdigest()[:32]
+
+
+class _HiredisPacking:
+    """Commands packed by hiredis (C) rather than by redis-py's asyncio connection
+    (Python), as redis-py's own synchronous client does when hiredis is installed."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        if isinstance(args[0], str) and " " in args[0]:
+            args = (*args[0].split(), *args[1:])  # "SCRIPT LOAD" is two words
+        return [hiredis.pack_command(args)]
+
+
+_PACKED: dict[type[Any], type[Any]] = {}
+
+
+def _packed(connection_class: type[Any]) -> type[Any]:
+    """`connection_class` packing with hiredis (one class made per connection class)."""
+    found = _PACKED.get(connection_class)
+    if found is None:
+        name = f"Packed{connection_class.__name__}"
+        found = _PACKED[connection_class] = type(name, (_HiredisPacking, connection_class), {})
+    return found
+
+
+class _Link:
+    """One event loop's client, scripts and turn (see `Replica.link`)."""
+
+    def __init__(self, client: aioredis.Redis) -> None:
+        self.client = client
+        self.next_round: asyncio.Future[None] | None = None  # the sync round to come
+        self.running = False  # a sync round is under way
+        names = ("SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
+        self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
+        self.scripts["JOURNAL"] = client.register_script(scripts.JOURNAL_APPEND)
+        self.pending: list[Any] = []  # journal entries waiting for a write (journal.py)
+        self.writing = False
 
 
 class Keys:
@@ -103,7 +138,8 @@ class Keys:
         self.scenarios = key("scenarios")  # digest -> [source, document]
         self.secret = key("cursor-secret")  # L7: one key for every process's cursors
         self.initialised = key("initialised")  # set once the fixtures are loaded
-        self.journal = key("journal")  # M7: "cost|entry", oldest first
+        self.journal = key("journal")  # M7: "seq|entry", oldest first
+        self.journal_costs = key("journal-costs")  # each entry's cost, in the same order
         self.journal_bytes = key("journal-bytes")
         self.journal_seq = key("journal-seq")
         self.fault_ids = key("fault-ids")
@@ -114,36 +150,36 @@ class Keys:
         return [self.downlinks, "", "", self.references, self.log, self.seq]
 
 
-def _value(dl: Downlink, timeline: dict[str, Any] | None, rev: int) -> bytes:
+def stored_value(dl: Downlink, timeline: dict[str, Any] | None, rev: int) -> bytes:
     return b"%d|" % rev + dumps([dump_downlink(dl), timeline])
 
 
-def _parse_value(raw: bytes) -> tuple[int, Downlink, dict[str, Any] | None]:
+def parse_stored(raw: bytes) -> tuple[int, Downlink, dict[str, Any] | None]:
     rev, _, rest = raw.partition(b"|")
     dl, timeline = loads(rest)
     return int(rev), load_downlink(dl), timeline
 
 
-def _reference(owner: str, reference: str | None) -> str:
+def reference_key(owner: str, reference: str | None) -> str:
     return "" if reference is None else f"{owner}\x1f{reference}"
 
 
-class RedisState:
-    """One process's view of the shared state, and the way every change reaches it."""
+class Replica:
+    """One process's copy of the shared state: loaded from Redis, kept current from its
+    change log (`sync`), and the due moves it sees fired (T3)."""
 
     def __init__(self, mock: Mock, config: MockConfig) -> None:
         self.mock = mock
         assert isinstance(mock.store, MemoryStore)  # the copy of the state is in memory
         self.mirror: MemoryStore = mock.store
         self.url = config.store
-        self.name = masked(config.store)
+        self.name = masked_store(config.store)
         self.keys = Keys(config.store_prefix)
-        self._client: aioredis.Redis | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock = asyncio.Lock()
-        self._scripts: dict[str, Any] = {}
-        self._asked = 0  # syncs asked for
-        self._done = 0  # the last ask a finished sync covered
+        # One link to Redis per event loop: an asyncio connection, lock or future belongs
+        # to the loop it was made on (a server has one loop; tests may run several).
+        self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Link] = (
+            weakref.WeakKeyDictionary()
+        )
         self._ready = False
         self._seq = 0  # the last change applied
         self._last_id = b"0-0"  # its id in the log
@@ -156,25 +192,24 @@ class RedisState:
 
     # -- connection and errors -----------------------------------------------------
 
-    def _redis(self) -> aioredis.Redis:
+    def link(self) -> _Link:
+        """This event loop's link to Redis."""
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            # One client per event loop: an asyncio connection belongs to the loop it
-            # was made on (tests run one app on several loops in turn).
-            self._client = aioredis.Redis.from_url(
+        found = self._links.get(loop)
+        if found is None:
+            client = aioredis.Redis.from_url(
                 self.url,
                 socket_timeout=TIMEOUT_S,
                 socket_connect_timeout=TIMEOUT_S,
                 retry_on_timeout=False,
             )
-            self._loop = loop
-            self._lock = asyncio.Lock()
-            self._scripts = {
-                name: self._client.register_script(getattr(scripts, name))
-                for name in ("CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
-            }
-            self._scripts["JOURNAL"] = self._client.register_script(scripts.JOURNAL_APPEND)
-        return self._client
+            pool = client.connection_pool
+            pool.connection_class = _packed(pool.connection_class)
+            found = self._links[loop] = _Link(client)
+        return found
+
+    def _redis(self) -> aioredis.Redis:
+        return self.link().client
 
     @asynccontextmanager
     async def reaching(self) -> AsyncIterator[aioredis.Redis]:
@@ -189,10 +224,10 @@ class RedisState:
             ) from None
 
     async def _script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self._scripts[name](keys=keys, args=args)
+        return await self.link().scripts[name](keys=keys, args=args)
 
     async def run_script(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        """Run one of the scripts of shared/scripts.py (inside `reaching`)."""
+        """Run one of the scripts of store/redis/scripts.py (inside `reaching`)."""
         self._redis()
         return await self._script(name, keys, args)
 
@@ -201,52 +236,109 @@ class RedisState:
     async def sync(self) -> None:
         """Apply every change committed before this call, then fire what fell due (T3).
 
-        Concurrent calls share the work: a call returns once a sync that began after it
-        was made has finished."""
-        self._asked += 1
-        ask = self._asked
-        async with self.reaching():
-            async with self._lock:
-                if self._done >= ask:
+        Concurrent calls share the work, in rounds: a call waits for the next round to
+        begin and end (one that began before the call may have missed a change), and all
+        calls made meanwhile wait for that same round. A round that fails (Redis away or
+        too slow: each command has a timeout) fails all of them, with a 503."""
+        link = self.link()
+        ahead = link.next_round
+        if ahead is None:
+            ahead = link.next_round = asyncio.get_running_loop().create_future()
+            if not link.running:
+                link.running = True
+                asyncio.get_running_loop().create_task(self._rounds(link))
+        await ahead
+
+    async def _rounds(self, link: _Link) -> None:
+        try:
+            while link.next_round is not None:
+                now, link.next_round = link.next_round, None
+                try:
+                    async with self.reaching():
+                        await self._sync_once()
+                except BaseException as exc:  # each waiting request gets it
+                    if not now.done():
+                        now.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                else:
+                    if not now.done():
+                        now.set_result(None)
+        finally:
+            link.running = False
+
+    async def adopt_commit(self, result: Any, event: bytes) -> None:
+        """Apply this process's own committed change (`result`: the script's
+        [seq, log id]; `event`: as sent): at once when it is the next change, else by
+        reading the log up to it. (Changes are applied by sequence number, each once, so
+        this may run beside a round: the one that comes second skips what is applied.)"""
+        seq, entry_id = int(result[0]), result[1]
+        if seq == self._seq + 1 and self._ready:
+            fields = {b"e": event, b"s": b"%d" % seq}
+            async with self.reaching():
+                if await self._apply(self._redis(), [(entry_id, fields)]):
                     return
-                covers = self._asked
-                await self._sync_once()
-                self._done = covers
+        await self.sync()
+
+    async def catch_up(self) -> None:
+        """Apply every change committed before this call, firing nothing (a reader of the
+        journal or the faults must not make moves fall due)."""
+        if not self._ready:
+            await self.sync()
+            return
+        async with self.reaching():
+            await self._catch_up(self._redis())
 
     async def _sync_once(self) -> None:
         r = self._redis()
         if not self._ready:
             await self._load(r)
         await self._catch_up(r)
-        await self._fire_due(r)
+        # Everything due by now fires before the request is answered (T3), in rounds of
+        # at most 256 downlinks; a round that finds what the last one found has nothing
+        # left it can fire (it stops rather than spin).
+        last: list[str] = []
+        for _ in range(FIRE_ROUNDS):
+            fired = await self._fire_due(r)
+            if not fired or fired == last:
+                break
+            last = fired
 
     async def _catch_up(self, r: aioredis.Redis) -> None:
         while True:
-            pipe = r.pipeline(transaction=False)
-            pipe.xread({self.keys.log: self._last_id}, count=READ_BATCH)
-            pipe.get(self.keys.control_version)
-            pipe.get(self.keys.seq)
-            read, control_version, seq = await pipe.execute()
+            seq, control_version, read = await self._script(
+                "SYNC",
+                [self.keys.seq, self.keys.control_version, self.keys.log],
+                [self._last_id, READ_BATCH],
+            )
             if int(seq or 0) < self._seq:
                 await self._load(r)  # the store lost what it had (a Redis restarted empty)
                 continue
-            entries = read[0][1] if read else []
+            # As XREAD gives them: (id, {field: value}).
+            entries = [(entry_id, dict(zip(f[::2], f[1::2], strict=True))) for entry_id, f in read]
             if entries and not await self._apply(r, entries):
                 await self._load(r)  # a gap: changes were trimmed before this process read them
                 continue
-            if control_version != self._control_version:
+            if (control_version or None) != self._control_version:
                 await self._load_control(r)
             if len(entries) < READ_BATCH:
                 return
 
     async def _apply(self, r: aioredis.Redis, entries: list[Any]) -> bool:
         events = [loads(fields[b"e"]) for _, fields in entries]
+        for (_, fields), ev in zip(entries, events, strict=True):
+            ev[1] = int(fields[b"s"])  # the sequence number, written beside the event
         wanted = {
             ev[5]["scenario"]
             for ev in events
             if ev[0] == "put" and ev[5] is not None and ev[5]["scenario"] not in self._scenarios
         }
         await self._fetch_scenarios(r, wanted)
+        store = self.mirror
+        with store.lock:  # loops on other threads (tests) apply the same log
+            return self._apply_events(entries, events)
+
+    def _apply_events(self, entries: list[Any], events: list[Any]) -> bool:
         store = self.mirror
         for (entry_id, _), ev in zip(entries, events, strict=True):
             kind, seq = ev[0], ev[1]
@@ -302,9 +394,9 @@ class RedisState:
         keys = self.keys
         self._ready = False
         secret = os.urandom(32)
-        await _done(r.set(keys.secret, secret, nx=True))
-        self.mock.cursors = CursorCodec(await _done(r.get(keys.secret)))
-        if await _done(r.set(keys.initialised, b"1", nx=True)):
+        await reply(r.set(keys.secret, secret, nx=True))
+        self.mock.cursors = CursorCodec(await reply(r.get(keys.secret)))
+        if await reply(r.set(keys.initialised, b"1", nx=True)):
             await self._initialise(r)
         pipe = r.pipeline(transaction=True)
         pipe.get(keys.seq)
@@ -315,14 +407,14 @@ class RedisState:
         self._last_id = last[0][0] if last else b"0-0"
         self._control_version = None
         await self._load_control(r)
-        devices = await _done(r.hgetall(keys.devices))
+        devices = await reply(r.hgetall(keys.devices))
         self.mock.store.register_devices(
             [(nid.decode(), loads(tags)) for nid, tags in devices.items()]
         )
         digests: set[str] = set()
         rows: list[tuple[str, int, Downlink, Any]] = []
         async for key, raw in r.hscan_iter(keys.downlinks, count=1000):
-            rev, dl, timeline = _parse_value(raw)
+            rev, dl, timeline = parse_stored(raw)
             rows.append((key.decode(), rev, dl, timeline))
             if timeline is not None:
                 digests.add(timeline["scenario"])
@@ -356,7 +448,7 @@ class RedisState:
 
     async def _fetch_scenarios(self, r: aioredis.Redis, digests: set[str]) -> None:
         for digest in digests:
-            raw = await _done(r.hget(self.keys.scenarios, digest))
+            raw = await reply(r.hget(self.keys.scenarios, digest))
             if raw is None:
                 continue
             source, document = loads(raw)
@@ -365,7 +457,7 @@ class RedisState:
     async def _share_scenario(self, r: aioredis.Redis, scenario: Scenario) -> str:
         digest = scenario_digest(scenario.source, scenario.document)
         shared = dumps([scenario.source, scenario.document])
-        await _done(r.hset(self.keys.scenarios, digest, shared))  # type: ignore[arg-type]
+        await reply(r.hset(self.keys.scenarios, digest, shared))  # type: ignore[arg-type]
         self._scenarios[digest] = scenario
         return digest
 
@@ -385,7 +477,7 @@ class RedisState:
                 mock.progressions.use(scenario)
                 self.scenario_digest = digest
         if b"faults" in control:
-            applied = await _done(r.hgetall(self.keys.faults_applied))
+            applied = await reply(r.hgetall(self.keys.faults_applied))
             mock.faults.share(
                 loads(control[b"faults"]), {k.decode(): int(v) for k, v in applied.items()}
             )
@@ -393,12 +485,13 @@ class RedisState:
 
     # -- due moves (T3) ----------------------------------------------------------------
 
-    async def _fire_due(self, r: aioredis.Redis) -> None:
+    async def _fire_due(self, r: aioredis.Redis) -> list[str]:
+        """Commit the moves due by now of up to 256 downlinks; their ids."""
         mock = self.mock
         now = mock.clock.now()
         due = mock.clock.due_keys(now)
         if not due:
-            return
+            return due
         commits: list[tuple[str, int, bytes, bytes]] = []
         with mock.store.lock:
             for downlink_id in due:
@@ -412,111 +505,33 @@ class RedisState:
                     left["scenario"] = digest
                 rev = self._revs[downlink_id]
                 event = dumps(["put", "@SEQ@", downlink_id, rev + 1, dump_downlink(changed), left])
-                commits.append((downlink_id, rev, _value(changed, left, rev + 1), event))
+                commits.append((downlink_id, rev, stored_value(changed, left, rev + 1), event))
         pipe = r.pipeline(transaction=False)
         for downlink_id, rev, value, event in commits:
-            await self._scripts["COMMIT"](
+            await self.link().scripts["COMMIT"](
                 keys=self.keys.changes(),
                 args=[LOG_LENGTH, downlink_id, rev, value, b"", event],
                 client=pipe,
             )
-        await pipe.execute()
-        # Refused commits (another process fired first) come back as its changes.
-        await self._catch_up(r)
-
-    # -- changes from requests ------------------------------------------------------------
-
-    async def _change(self, work: Callable[[], Awaitable[T]]) -> T:
-        async with self.reaching():
-            result = await work()
-        await self.sync()
-        return result
-
-    async def create(self, owner: str, new: NewDownlink, now: int) -> Downlink:
-        """C6, C7: store a new downlink; ReferenceTaken (409) when the client holds its
-        externalReference already, whichever process stored that."""
-        store = self.mirror
-        store.reserve_check(owner, new.external_reference)
-        dl = MemoryStore.build(owner, new, now)
-        engine = self.mock.progressions
-
-        async def work() -> None:
-            r = self._redis()
-            scenario = engine.scenario
-            ordinal = (
-                None if scenario.seed is None else int(await _done(r.incr(self.keys.ordinal))) - 1
-            )
-            timeline = play_start(dl, scenario, ordinal)
-            if timeline is not None:
-                timeline["scenario"] = self.scenario_digest
-            event = dumps(["put", "@SEQ@", dl.id, 1, dump_downlink(dl), timeline])
-            result = await self._script(
-                "CREATE",
-                self.keys.changes(),
-                [
-                    LOG_LENGTH,
-                    dl.id,
-                    _reference(owner, new.external_reference),
-                    _value(dl, timeline, 1),
-                    b"",
-                    event,
-                ],
-            )
-            if result == -1:
-                store.reserve_check(owner, new.external_reference)  # the usual message
-                raise ReferenceTaken(
-                    f"externalReference {new.external_reference!r} is already used by "
-                    "another downlink of this client"
-                )
-
-        await self._change(work)
-        return store.find(dl.id) or dl
-
-    async def _rework(self, downlink_id: str, make: Callable[[Downlink], Downlink]) -> Downlink:
-        """Commit `make(stored downlink)`, its timeline kept, working it out again while
-        another process changes the downlink first."""
-        mock = self.mock
-        for _ in range(ATTEMPTS):
-            dl = mock.store.find(downlink_id)
-            if dl is None:
-                raise NotFound(f"no downlink with id {downlink_id!r}")
-            changed = make(dl)
-            timeline = mock.progressions.export(downlink_id)
-            if timeline is not None:
-                timeline["scenario"] = self._timeline_scenario.get(downlink_id, "")
-            rev = self._revs.get(downlink_id, 0)
-            event = dumps(["put", "@SEQ@", downlink_id, rev + 1, dump_downlink(changed), timeline])
-            value = _value(changed, timeline, rev + 1)
-            async with self.reaching():
-                done = await self._script(
-                    "COMMIT",
-                    self.keys.changes(),
-                    [LOG_LENGTH, downlink_id, rev, value, b"=", event],
-                )
-            await self.sync()
-            if done:
-                return mock.store.find(downlink_id) or changed
-        raise StoreUnavailable(
-            f"downlink {downlink_id!r} changed {ATTEMPTS} times while this change was made; "
-            "try again",
-            headers={"Retry-After": "1"},
+        results = await pipe.execute()
+        # This process's commits, applied without reading them back when nothing else
+        # came between; refused ones (another process fired first) come back as its
+        # changes when the log is read.
+        mine = sorted(
+            (int(result[0]), result[1], event)
+            for result, (_, _, _, event) in zip(results, commits, strict=True)
+            if isinstance(result, list)
         )
-
-    async def cancel(self, owner: str, downlink_id: str, forced: bool, at: int) -> Downlink:
-        """X1-X4 on the shared state: NotFound, or NotCancellable (409)."""
-        self.mock.store.get(owner, downlink_id)  # A5: NotFound for another client's
-        return await self._rework(downlink_id, lambda dl: play_cancel(dl, forced, at))
-
-    async def move(
-        self, downlink_id: str, target: Status, at: int, error_code: str | None
-    ) -> Downlink:
-        """M4 on the shared state: NotFound, or IllegalMove (409)."""
-        return await self._rework(downlink_id, lambda dl: play_move(dl, target, at, error_code))
-
-    async def seed(self, downlinks: list[Downlink]) -> None:
-        """M3 on the shared state, all or nothing: Conflict when an id or a reference of
-        a record is taken already (by any process's change)."""
-        await self._change(lambda: self._seed(self._redis(), downlinks))
+        if len(mine) == len(commits) and all(
+            seq == self._seq + 1 + i for i, (seq, _, _) in enumerate(mine)
+        ):
+            entries = [
+                (entry_id, {b"e": event, b"s": b"%d" % seq}) for seq, entry_id, event in mine
+            ]
+            if await self._apply(r, entries):
+                return due
+        await self._catch_up(r)
+        return due
 
     async def _seed(self, r: aioredis.Redis, downlinks: list[Downlink]) -> None:
         args: list[Any] = [
@@ -525,16 +540,16 @@ class RedisState:
         ]
         args.append(len(downlinks))
         for dl in downlinks:
-            args += [dl.id, _reference(dl.owner, dl.external_reference), _value(dl, None, 1)]
+            args += [
+                dl.id,
+                reference_key(dl.owner, dl.external_reference),
+                stored_value(dl, None, 1),
+            ]
         result = await self._script("SEED", self.keys.changes(), args)
         if result == -1:
             raise Conflict("a record's id is taken already; nothing changed")
         if result == -2:
             raise Conflict("a record's externalReference is taken already; nothing changed")
-
-    async def register_devices(self, devices: list[tuple[str, dict[str, str]]]) -> None:
-        """M3: register (replace) device tags for every process."""
-        await self._change(lambda: self._devices(self._redis(), devices))
 
     async def _devices(self, r: aioredis.Redis, devices: list[tuple[str, dict[str, str]]]) -> None:
         keys = self.keys
@@ -542,116 +557,3 @@ class RedisState:
         for nid, tags in devices:
             args += [nid, dumps(tags)]
         await self._script("DEVICES", [keys.devices, "", "", "", keys.log, keys.seq], args)
-
-    async def reset(self) -> None:
-        """M2 for every process: everything emptied, the clock and the scenario back to
-        how this process was started, its fixtures loaded again."""
-        mock = self.mock
-
-        async def work() -> None:
-            r = self._redis()
-            keys = self.keys
-            digest = await self._share_scenario(r, self._configured)
-            fresh = Clock(mock.config.clock_mode, mock.config.clock_start, mock.config.speed)
-            await self._script(
-                "RESET",
-                [
-                    keys.downlinks,
-                    "",
-                    "",
-                    keys.references,
-                    keys.log,
-                    keys.seq,
-                    keys.devices,
-                    keys.ordinal,
-                    keys.control,
-                    keys.control_version,
-                    keys.journal,
-                    keys.journal_bytes,
-                    keys.faults_applied,
-                ],
-                [LOG_LENGTH, dumps(["reset", "@SEQ@"]), dumps(fresh.state()), digest],
-            )
-            await self._load_fixtures(r)
-
-        await self._change(work)
-
-    async def set_control(self, field: str, value: bytes) -> None:
-        """Change one part of the control state (clock, scenario, faults) for every process."""
-
-        async def work() -> None:
-            await self._script(
-                "CONTROL", [self.keys.control, self.keys.control_version], ["", field, value]
-            )
-
-        await self._change(work)
-
-    async def change_clock(self, change: Callable[[Clock], object]) -> None:
-        """M5 for every process: `change` is made to a copy of the shared clock (so its
-        refusals are the clock's own), then that clock is shared and what fell due fires."""
-        mock = self.mock
-        for _ in range(ATTEMPTS):
-            await self.sync()
-            copy = Clock(mock.clock.mode, mock.clock.start, mock.clock.speed)
-            copy.adopt(mock.clock.state())
-            change(copy)
-            async with self.reaching():
-                done = await self._script(
-                    "CONTROL",
-                    [self.keys.control, self.keys.control_version],
-                    [self._control_version or b"0", "clock", dumps(copy.state())],
-                )
-            if done:
-                await self.sync()
-                return
-        raise StoreUnavailable("the clock changed under this change too often; try again")
-
-    async def use_scenario(self, scenario: Scenario) -> None:
-        """M6 for every process: new downlinks get `scenario`."""
-        async with self.reaching() as r:
-            digest = await self._share_scenario(r, scenario)
-        await self.set_control("scenario", digest.encode())
-
-    # -- faults (M8) ------------------------------------------------------------------
-
-    async def _faults_changed(self, change: Callable[[list[list[Any]]], list[list[Any]]]) -> None:
-        for _ in range(ATTEMPTS):
-            async with self.reaching() as r:
-                pipe = r.pipeline(transaction=True)
-                pipe.get(self.keys.control_version)
-                pipe.hget(self.keys.control, "faults")
-                version, raw = await pipe.execute()
-                defined = change(loads(raw or b"[]"))
-                done = await self._script(
-                    "CONTROL",
-                    [self.keys.control, self.keys.control_version],
-                    [version or b"0", "faults", dumps(defined)],
-                )
-            if done:
-                await self.sync()
-                return
-        raise StoreUnavailable("the faults changed under this change too often; try again")
-
-    async def add_fault(self, body: dict[str, Any]) -> Any:
-        """M8: arm a fault for every process; the fault as this process holds it."""
-        async with self.reaching() as r:
-            fault_id = f"f{await _done(r.incr(self.keys.fault_ids))}"
-        await self._faults_changed(lambda defined: [*defined, [fault_id, body]])
-        return next(f for f in self.mock.faults.list() if f.id == fault_id)
-
-    async def remove_faults(self, fault_id: str | None) -> None:
-        """M8: remove every fault, or one (NotFound when no fault has that id)."""
-        await self.sync()
-        if fault_id is not None and all(f.id != fault_id for f in self.mock.faults.list()):
-            raise NotFound(f"no fault with id {fault_id!r}")
-        await self._faults_changed(
-            lambda defined: [] if fault_id is None else [d for d in defined if d[0] != fault_id]
-        )
-
-    async def claim_fault(self, fault: Any) -> bool:
-        """Count one application of `fault` across processes: False once it has been
-        applied its `times` already."""
-        async with self.reaching() as r:
-            applied = int(await _done(r.hincrby(self.keys.faults_applied, fault.id, 1)))
-        fault.applied = max(fault.applied, applied)
-        return bool(applied <= fault.times)

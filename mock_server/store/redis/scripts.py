@@ -2,22 +2,33 @@
 atomically: no other client's command runs in between).
 
 Every change is also appended to the change log (a Redis stream) with a sequence number
-from one counter, so each process applies the changes in one order and notices a gap.
+from one counter, so each process applies the changes in one order and notices a gap; a
+script that logged a change answers [seq, log id], so the process that made the change
+applies it without reading it back.
 Keys are passed in KEYS in the order `Keys.for_script` lists them.
 """
 
 from __future__ import annotations
 
-__all__ = ["CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL", "JOURNAL_APPEND"]
+__all__ = ["SYNC", "CREATE", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL", "JOURNAL_APPEND"]
 
-# Appends ARGV[n] (the event, with "@SEQ@" where the sequence number goes) to the log.
+# Appends an event to the log with its sequence number beside it (field s; the event,
+# field e, is never rewritten in Lua: it may be a megabyte).
 _LOG = """
 local function log(event)
   local seq = redis.call('INCR', KEYS[6])
-  local body = string.gsub(event, '"@SEQ@"', tostring(seq), 1)
-  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[1], '*', 'e', body)
-  return seq
+  local id = redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[1], '*', 'e', event, 's', seq)
+  return {seq, id}
 end
+"""
+
+# KEYS: seq control-version log. ARGV: last-id count. What a process needs to catch up,
+# in one round trip: the log's counter, the control state's version, and the changes
+# after the last one it applied.
+SYNC = """
+local seq = redis.call('GET', KEYS[1]) or '0'
+local control = redis.call('GET', KEYS[2]) or ''
+return {seq, control, redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
 """
 
 # KEYS: downlinks - - refs log seq. ARGV: maxlen id refkey value - event.
@@ -82,13 +93,14 @@ return log(ARGV[2])
 )
 
 # KEYS: downlinks - - refs log seq devices ordinal control control-version journal
-# journal-bytes faults-applied.
+# journal-bytes faults-applied journal-costs.
 # ARGV: maxlen event clock scenario. M2: everything emptied, the clock and scenario set
 # back; the log keeps counting (a process that missed the reset sees its event).
 RESET = (
     _LOG
     + """
-redis.call('UNLINK', KEYS[1], KEYS[4], KEYS[7], KEYS[8], KEYS[11], KEYS[12], KEYS[13])
+redis.call('UNLINK', KEYS[1], KEYS[4], KEYS[7], KEYS[8], KEYS[11], KEYS[12], KEYS[13],
+  KEYS[14])
 redis.call('HSET', KEYS[9], 'clock', ARGV[3], 'scenario', ARGV[4], 'faults', '[]')
 redis.call('INCR', KEYS[10])
 return log(ARGV[2])
@@ -104,20 +116,28 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return redis.call('INCR', KEYS[2])
 """
 
-# KEYS: journal journal-bytes journal-seq. ARGV: size total-bytes entry-cost entry.
-# M7: the entry gets the next seq; the oldest go while over the count or the bytes.
+# KEYS: journal journal-costs journal-bytes journal-seq. ARGV: size total-bytes, then
+# (cost entry) each. M7: each entry gets the next seq, as a prefix ("seq|entry"); the
+# oldest go while over the count or the bytes, found from their costs alone (a list of
+# small numbers beside the entries) and dropped with one LTRIM, never read into Lua.
 JOURNAL_APPEND = """
-local seq = redis.call('INCR', KEYS[3])
-local entry = string.gsub(ARGV[4], '"@SEQ@"', tostring(seq), 1)
-redis.call('RPUSH', KEYS[1], ARGV[3] .. '|' .. entry)
-local bytes = redis.call('INCRBY', KEYS[2], ARGV[3])
 local size, total = tonumber(ARGV[1]), tonumber(ARGV[2])
-local len = redis.call('LLEN', KEYS[1])
-while len > 1 and (len > size or bytes > total) do
-  local old = redis.call('LPOP', KEYS[1])
-  local cost = tonumber(string.match(old, '^(%d+)|'))
-  bytes = redis.call('DECRBY', KEYS[2], cost)
-  len = len - 1
+local bytes = 0
+for i = 3, #ARGV, 2 do
+  local seq = redis.call('INCR', KEYS[4])
+  redis.call('RPUSH', KEYS[1], seq .. '|' .. ARGV[i + 1])
+  redis.call('RPUSH', KEYS[2], ARGV[i])
+  bytes = redis.call('INCRBY', KEYS[3], ARGV[i])
 end
-return seq
+local len = redis.call('LLEN', KEYS[2])
+local drop = 0
+while len - drop > 1 and (len - drop > size or bytes > total) do
+  bytes = bytes - tonumber(redis.call('LPOP', KEYS[2]))
+  drop = drop + 1
+end
+if drop > 0 then
+  redis.call('LTRIM', KEYS[1], drop, -1)
+  redis.call('SET', KEYS[3], bytes)
+end
+return len - drop
 """

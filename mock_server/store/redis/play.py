@@ -3,7 +3,7 @@
 Processes sharing a store never change their own copy of the state directly: each works
 out a change on a private copy of the one downlink it touches (with the same lifecycle and
 progression engine as the memory store), then commits the result only if nobody changed
-that downlink meanwhile (mock_server/shared/redis_state.py). Every process then applies
+that downlink meanwhile (mock_server/store/redis/state.py). Every process then applies
 the committed change to its copy, so all of them hold the same state.
 """
 
@@ -16,8 +16,8 @@ from typing import Any, cast
 from mock_server.config import ClockMode
 from mock_server.domain import lifecycle
 from mock_server.domain.model import Downlink, LogEntry, Status
-from mock_server.shared.codec import dump_downlink, load_downlink
 from mock_server.store.base import Store
+from mock_server.store.redis.codec import dump_downlink, load_downlink
 from mock_server.timeline.clock import Clock
 from mock_server.timeline.progression import Progressions
 from mock_server.timeline.scenarios import Scenario

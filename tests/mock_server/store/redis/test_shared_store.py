@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from mock_server.server import MockServer, free_port
+from mock_server.server import MockServer
 from tests.mock_server.conftest import auth, body, problem
-from tests.mock_server.shared.conftest import shared_config
+from tests.mock_server.store.redis.conftest import shared_config
+from tests.support.redis_server import RedisServer
 
 Pair = tuple[httpx.Client, httpx.Client]
 
@@ -195,42 +193,14 @@ def test_a_restart_keeps_downlinks_cursors_and_timelines(redis_url: str) -> None
                 assert b.get(f"/downlinks/{downlink_id}").json()["status"] == "DELIVERED"
 
 
-def _redis_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--dir",
-            str(workdir),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                return process
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError("redis-server did not start")
-
-
 @pytest.mark.rule("E1")
 def test_a_store_that_is_down_answers_503_and_recovers_by_itself(tmp_path: Path) -> None:
-    port = free_port()
-    redis = _redis_server(port, tmp_path)
+    redis = RedisServer(tmp_path).start()
     try:
-        url = f"redis://127.0.0.1:{port}/0"
-        with MockServer(shared_config(url)) as server:
+        with MockServer(shared_config(redis.url())) as server:
             with httpx.Client(base_url=server.base_url, headers=auth(), timeout=10) as a:
                 made = _create(a)
-                redis.terminate()
-                redis.wait()
+                redis.stop()
                 for request in (
                     a.build_request("GET", f"/downlinks/{made['id']}"),
                     a.build_request("POST", "/downlinks", json=body()),
@@ -241,11 +211,82 @@ def test_a_store_that_is_down_answers_503_and_recovers_by_itself(tmp_path: Path)
                     data = problem(down, 503)
                     assert "127.0.0.1" in data["detail"]
                     assert down.headers["retry-after"] == "1"
-                redis = _redis_server(port, tmp_path)
+                redis.start()
                 # Back, but empty (no persistence): the mock starts over with it.
                 assert a.get("/downlinks").status_code == 200
                 again = _create(a)
                 assert a.get(f"/downlinks/{again['id']}").status_code == 200
     finally:
-        redis.terminate()
-        redis.wait()
+        redis.stop()
+
+
+@pytest.mark.rule("E1")
+def test_a_store_that_stops_answering_gives_503s_not_a_hang(tmp_path: Path) -> None:
+    redis = RedisServer(tmp_path).start()
+    try:
+        with MockServer(shared_config(redis.url())) as server:
+            with httpx.Client(base_url=server.base_url, headers=auth(), timeout=10) as a:
+                made = _create(a)
+                redis.pause()  # up, but answering nothing
+
+                async def stuck() -> list[int]:
+                    # Well inside the client's timeout, every request gets its answer.
+                    async with httpx.AsyncClient(headers=auth(), timeout=15) as client:
+                        url = f"{server.base_url}/downlinks/{made['id']}"
+                        answers = await asyncio.gather(*(client.get(url) for _ in range(6)))
+                        return [r.status_code for r in answers]
+
+                assert asyncio.run(stuck()) == [503] * 6
+                redis.resume()
+                assert a.get(f"/downlinks/{made['id']}").status_code == 200
+    finally:
+        redis.resume()
+        redis.stop()
+
+
+@pytest.mark.rule("T3")
+def test_every_move_due_fires_before_the_next_answer_however_many(pair: Pair) -> None:
+    a, b = pair
+    made = [_create(a)["id"] for _ in range(300)]  # more than one round of due moves
+    assert b.post("/__mock/clock", json={"advance": "PT10M"}).status_code == 200
+    page = a.get("/downlinks", params={"limit": 1000}).json()["items"]
+    assert {item["id"] for item in page} == set(made)
+    assert {item["status"] for item in page} == {"DELIVERED"}
+
+
+@pytest.mark.rule("M7")
+def test_concurrent_exchanges_are_each_journaled_once(redis_url: str) -> None:
+    servers = [MockServer(shared_config(redis_url)).start() for _ in range(2)]
+    try:
+
+        async def burst() -> None:
+            async with httpx.AsyncClient(headers=auth(), timeout=30) as client:
+                calls = [client.get(f"{servers[i % 2].base_url}/downlinks") for i in range(60)]
+                assert {r.status_code for r in await asyncio.gather(*calls)} == {200}
+
+        asyncio.run(burst())
+        with httpx.Client(base_url=servers[1].base_url) as b:
+            items = b.get("/__mock/requests").json()["items"]
+    finally:
+        for server in servers:
+            server.stop()
+    seqs = [item["seq"] for item in items]
+    assert len(items) == 60
+    assert seqs == sorted(set(seqs))
+
+
+@pytest.mark.rule("M7")
+def test_the_shared_journal_keeps_to_its_count_and_byte_budgets(redis_url: str) -> None:
+    budgets = {"journal_size": 20, "journal_entry_bytes": 1024, "journal_bytes": 8192}
+    with MockServer(shared_config(redis_url, **budgets)) as one:
+        with MockServer(shared_config(redis_url, **budgets)) as two:
+            with httpx.Client(headers=auth()) as client:
+                for i in range(30):
+                    base = (one if i % 2 else two).base_url
+                    client.post(f"{base}/downlinks", json=body(message="x" * 600))
+                journal = client.get(f"{one.base_url}/__mock/requests").json()
+    items = journal["items"]
+    assert 0 < len(items) <= 20
+    assert journal["bytes"] <= 8192
+    seqs = [item["seq"] for item in items]
+    assert seqs == list(range(31 - len(items), 31))  # the newest, in order

@@ -15,14 +15,12 @@ from tests.mock_server.conftest import START_MS, auth
 
 
 def shared_config(url: str, **fields: Any) -> MockConfig:
-    """A manual-clock mock on the shared store at `url` (redis://.../db?prefix)."""
-    base, _, prefix = url.partition("#")
+    """A manual-clock mock on the shared store at `url`."""
     options: dict[str, Any] = {
         "clock_mode": ClockMode.MANUAL,
         "clock_start": START_MS,
         "scenario": "default",
-        "store": base,
-        "store_prefix": prefix or "downlinks-mock",
+        "store": url,
     }
     options.update(fields)
     return MockConfig(**options)
