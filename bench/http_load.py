@@ -643,8 +643,13 @@ def raise_priority() -> str:
 
 def write_docs(path: Path, mode: Mode, report: str) -> None:
     """Replace the marked section of `path` for this mode (append it when missing)."""
-    begin = f"<!-- http-load {mode.name}: begin (written by bench/http_load.py) -->"
-    end = f"<!-- http-load {mode.name}: end -->"
+    write_section(path, f"http-load {mode.name}", "bench/http_load.py", report)
+
+
+def write_section(path: Path, name: str, writer: str, report: str) -> None:
+    """Replace the section `name` of `path` that `writer` marked (append it when missing)."""
+    begin = f"<!-- {name}: begin (written by {writer}) -->"
+    end = f"<!-- {name}: end -->"
     text = path.read_text() if path.exists() else "# Performance\n"
     block = f"{begin}\n{report.rstrip()}\n{end}"
     if begin in text and end in text:

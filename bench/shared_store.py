@@ -61,6 +61,7 @@ from bench.http_load import (
     find_targets,
     machine,
     raise_priority,
+    write_section,
 )
 from bench.loadgen import Load, LoadResult, find_wrk, run_wrk
 from bench.shared_model import FanOut, measure_fanout, model_rows, model_table, saturation
@@ -370,20 +371,6 @@ def limits(rows: list[Row], nproc: int) -> list[str]:
     return out
 
 
-def write_docs(path: Path, mode: Mode, report: str) -> None:
-    """Replace this mode's marked section of `path` (append it when missing)."""
-    begin = f"<!-- shared-store {mode.name}: begin (written by bench/shared_store.py) -->"
-    end = f"<!-- shared-store {mode.name}: end -->"
-    text = path.read_text() if path.exists() else "# Performance\n"
-    block = f"{begin}\n{report.rstrip()}\n{end}"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        text = head + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
@@ -468,7 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(report)
     print("\n" + text)
     if not args.no_docs:
-        write_docs(args.docs, mode, text)
+        write_section(args.docs, f"shared-store {mode.name}", "bench/shared_store.py", text)
         print(f"\nwritten to {args.docs}")
     return 0
 
