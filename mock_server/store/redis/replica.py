@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import sys
 import weakref
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -31,6 +32,12 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+if sys.version_info >= (3, 11):
+    from asyncio import timeout as async_timeout
+else:  # redis depends on async-timeout there
+    from async_timeout import timeout as async_timeout  # type: ignore[import-not-found,unused-ignore]
 
 from mock_server.config import MockConfig, masked_store
 from mock_server.domain.errors import Conflict
@@ -91,12 +98,27 @@ Own = tuple[str, int, Downlink, "dict[str, Any] | None"]
 
 class _HiredisPacking:
     """Commands packed by hiredis (C) rather than by redis-py's asyncio connection
-    (Python), as redis-py's own synchronous client does when hiredis is installed."""
+    (Python), as redis-py's own synchronous client does when hiredis is installed; and
+    every reply waited for at most TIMEOUT_S. (The client's socket timeout is off: with
+    it, each write, which does not block on a socket with room, ran in a task of its
+    own; a Redis that stops answering is caught on the reply.)"""
 
     def pack_command(self, *args: Any) -> list[bytes]:
         if isinstance(args[0], str) and " " in args[0]:
             args = (*args[0].split(), *args[1:])  # "SCRIPT LOAD" is two words
         return [hiredis.pack_command(args)]
+
+    async def read_response(
+        self, disable_decoding: bool = False, timeout: float | None = None, **options: Any
+    ) -> Any:
+        read = super().read_response  # type: ignore[misc]
+        if timeout is not None:
+            return await read(disable_decoding, timeout, **options)
+        try:
+            async with async_timeout(TIMEOUT_S):
+                return await read(disable_decoding, None, **options)
+        except asyncio.TimeoutError:
+            raise RedisTimeoutError(f"no reply within {TIMEOUT_S:g} s") from None
 
 
 _PACKED: dict[type[Any], type[Any]] = {}
@@ -210,7 +232,7 @@ class Replica:
         if found is None:
             client = aioredis.Redis.from_url(
                 self.url,
-                socket_timeout=TIMEOUT_S,
+                socket_timeout=None,  # replies are bounded in _HiredisPacking.read_response
                 socket_connect_timeout=TIMEOUT_S,
                 retry_on_timeout=False,
             )
