@@ -75,13 +75,12 @@ class Mock:
         for fixture in self.fixtures:
             fixture.apply(self.store, self.clock.now())
 
-    def tick(self) -> None:
-        """Fire the moves that have fallen due (T3); called before each request is handled."""
-        self.clock.run_due()
-
     def reset(self) -> None:
-        """M2: empty store, device registry, journal and faults; fixtures reloaded; clock back
-        to its start."""
+        """M2 on this process's own state: empty store, device registry, journal and
+        faults; fixtures reloaded; clock back to its start. A shared store is reset for
+        every process with `await mock.state.reset()`."""
+        if self.state.shared:
+            raise RuntimeError("a shared store is reset with `await mock.state.reset()`")
         with self.store.lock:
             self.clock.reset()
             self.store.reset()

@@ -260,14 +260,16 @@ class Journal:
         self._bytes = 0
         self._cleared_at = self._last
 
-    def load(self, entries: list[tuple[Any, ...]], seq: int, total_bytes: int) -> None:
+    def load(
+        self, entries: list[tuple[Any, ...]], seq: int, total_bytes: int, cleared_at: int
+    ) -> None:
         """Hold `entries` (stored tuples, seq first, oldest first) instead of this
-        process's own: the shared journal's, read back (mock_server/store/redis/journal.py)."""
-        kept = self._entries = collections.deque(entries)
+        process's own: the shared journal's, read back (mock_server/store/redis/journal.py),
+        with its last seq, its bytes and the seq it had reached when last cleared."""
+        self._entries = collections.deque(entries)
         self._bytes = total_bytes
         self._last = seq
-        first = kept[0][0] if kept else seq + 1
-        self._cleared_at = max(self._cleared_at, first - 1) if kept else seq
+        self._cleared_at = cleared_at
 
     def entries(self, where: JournalFilter | None = None) -> list[JournalEntry]:
         """The entries that match, oldest first (the newest `limit` when a limit is set)."""

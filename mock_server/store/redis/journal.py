@@ -117,14 +117,25 @@ async def refresh(state: RedisStore, newest: int | None = None) -> None:
         pipe.lrange(keys.journal, 0 if newest is None else -newest, -1)
         pipe.get(keys.journal_seq)
         pipe.get(keys.journal_bytes)
-        raw, seq, total = await pipe.execute()
+        pipe.get(keys.journal_cleared)
+        raw, seq, total, cleared = await pipe.execute()
     entries = [decode_entry(item) for item in raw]
-    state.mock.journal.load(entries, int(seq or 0), int(total or 0))
+    state.mock.journal.load(entries, int(seq or 0), int(total or 0), int(cleared or 0))
 
 
 async def clear(state: RedisStore) -> None:
     """Empty the shared journal (its seq goes on counting)."""
     keys = state.keys
-    async with state.reaching() as r:
-        await r.delete(keys.journal, keys.journal_costs, keys.journal_bytes)
+    async with state.reaching():
+        await state.run_script(
+            "JOURNAL_CLEAR",
+            [
+                keys.journal,
+                keys.journal_costs,
+                keys.journal_bytes,
+                keys.journal_cleared,
+                keys.journal_seq,
+            ],
+            [],
+        )
     state.mock.journal.clear()

@@ -143,6 +143,7 @@ class _Link:
         names = ("SYNC", "CREATE", "COMMIT", "COMMIT_MANY", "SEED", "DEVICES", "RESET", "CONTROL")
         self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
         self.scripts["JOURNAL"] = client.register_script(scripts.JOURNAL_APPEND)
+        self.scripts["JOURNAL_CLEAR"] = client.register_script(scripts.JOURNAL_CLEAR)
         self.pending: list[Any] = []  # journal entries waiting for a write (journal.py)
         self.writing = False
 
@@ -169,6 +170,7 @@ class Keys:
         self.journal_costs = key("journal-costs")  # each entry's cost, in the same order
         self.journal_bytes = key("journal-bytes")
         self.journal_seq = key("journal-seq")
+        self.journal_cleared = key("journal-cleared")  # the seq reached at the last clear
         self.fault_ids = key("fault-ids")
         self.faults_applied = key("faults-applied")  # M8: fault id -> times applied
 
@@ -451,19 +453,15 @@ class Replica:
         self.mock.cursors = CursorCodec(await reply(r.get(keys.secret)))
         if await reply(r.set(keys.initialised, b"1", nx=True)):
             await self._initialise(r)
+        # Everything is read first (the changes made meanwhile come after `seq` in the log,
+        # and applying one twice does nothing), then put in place in one step: no request
+        # ever sees the copy half loaded.
         pipe = r.pipeline(transaction=True)
         pipe.get(keys.seq)
         pipe.xrevrange(keys.log, count=1)
         seq, last = await pipe.execute()
-        self._forget_all()
-        self._seq = int(seq or 0)
-        self._last_id = last[0][0] if last else b"0-0"
-        self._control_version = None
-        await self._load_control(r)
+        control = await self._read_control(r)
         devices = await reply(r.hgetall(keys.devices))
-        self.mock.store.register_devices(
-            [(nid.decode(), loads(tags)) for nid, tags in devices.items()]
-        )
         digests: set[str] = set()
         rows: list[tuple[str, int, Downlink, Any]] = []
         async for key, raw in r.hscan_iter(keys.downlinks, count=1000):
@@ -474,9 +472,17 @@ class Replica:
             if len(rows) % 10_000 == 0:
                 await asyncio.sleep(0)
         await self._fetch_scenarios(r, digests - set(self._scenarios))
-        for downlink_id, rev, dl, timeline in rows:
-            self._put(downlink_id, rev, dl, timeline)
-        self._ready = True
+        with self.mirror.lock:
+            self._forget_all()
+            self._seq = int(seq or 0)
+            self._last_id = last[0][0] if last else b"0-0"
+            self._adopt_control(control)
+            self.mirror.register_devices(
+                [(nid.decode(), loads(tags)) for nid, tags in devices.items()]
+            )
+            for downlink_id, rev, dl, timeline in rows:
+                self._put(downlink_id, rev, dl, timeline)
+            self._ready = True
 
     async def _initialise(self, r: aioredis.Redis) -> None:
         """The first process on an empty store sets the clock and scenario it was given
@@ -515,25 +521,34 @@ class Replica:
         return digest
 
     async def _load_control(self, r: aioredis.Redis) -> None:
+        self._adopt_control(await self._read_control(r))
+
+    async def _read_control(self, r: aioredis.Redis) -> tuple[Any, dict[bytes, bytes], Any]:
+        """The control state (its version, the clock, scenario and faults, the faults'
+        counts), with the scenario it names fetched."""
         pipe = r.pipeline(transaction=True)
         pipe.get(self.keys.control_version)
         pipe.hgetall(self.keys.control)
-        version, control = await pipe.execute()
+        pipe.hgetall(self.keys.faults_applied)
+        version, control, applied = await pipe.execute()
+        digest = control.get(b"scenario", b"").decode()
+        if digest:
+            await self._fetch_scenarios(r, {digest} - set(self._scenarios))
+        return version, control, applied
+
+    def _adopt_control(self, read: tuple[Any, dict[bytes, bytes], Any]) -> None:
+        version, control, applied = read
         mock = self.mock
         if b"clock" in control:
             mock.clock.adopt(loads(control[b"clock"]))
         digest = control.get(b"scenario", b"").decode()
-        if digest and digest != self.scenario_digest:
-            await self._fetch_scenarios(r, {digest} - set(self._scenarios))
-            scenario = self._scenarios.get(digest)
-            if scenario is not None:
-                mock.progressions.use(scenario)
-                self.scenario_digest = digest
+        scenario = self._scenarios.get(digest)
+        if digest != self.scenario_digest and scenario is not None:
+            mock.progressions.use(scenario)
+            self.scenario_digest = digest
         if b"faults" in control:
-            applied = await reply(r.hgetall(self.keys.faults_applied))
-            mock.faults.share(
-                loads(control[b"faults"]), {k.decode(): int(v) for k, v in applied.items()}
-            )
+            counts = {k.decode(): int(v) for k, v in applied.items()}
+            mock.faults.share(loads(control[b"faults"]), counts)
         self._control_version = version
 
     # -- due moves (T3) ----------------------------------------------------------------

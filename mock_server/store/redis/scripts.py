@@ -14,6 +14,7 @@ __all__ = [
     "SYNC",
     "CREATE",
     "COMMIT_MANY",
+    "JOURNAL_CLEAR",
     "COMMIT",
     "SEED",
     "DEVICES",
@@ -117,7 +118,7 @@ return log(ARGV[2])
 )
 
 # KEYS: downlinks - - refs log seq devices ordinal control control-version journal
-# journal-bytes faults-applied journal-costs.
+# journal-bytes faults-applied journal-costs journal-cleared journal-seq.
 # ARGV: maxlen event clock scenario. M2: everything emptied, the clock and scenario set
 # back; the log keeps counting (a process that missed the reset sees its event).
 RESET = (
@@ -125,11 +126,20 @@ RESET = (
     + """
 redis.call('UNLINK', KEYS[1], KEYS[4], KEYS[7], KEYS[8], KEYS[11], KEYS[12], KEYS[13],
   KEYS[14])
+redis.call('SET', KEYS[15], redis.call('GET', KEYS[16]) or '0')
 redis.call('HSET', KEYS[9], 'clock', ARGV[3], 'scenario', ARGV[4], 'faults', '[]')
 redis.call('INCR', KEYS[10])
 return log(ARGV[2])
 """
 )
+
+# KEYS: journal journal-costs journal-bytes journal-cleared journal-seq. M7's clear: the
+# entries go, and the seq they had reached is kept, so "evicted" counts from there.
+JOURNAL_CLEAR = """
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('SET', KEYS[4], redis.call('GET', KEYS[5]) or '0')
+return 1
+"""
 
 # KEYS: ctl ctlv. ARGV: expected ctlv (or '' for any), then field value pairs.
 # M5, M6, M8: 0 when another process changed the control state first.

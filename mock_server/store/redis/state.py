@@ -171,6 +171,8 @@ class RedisStore(Replica):
                     keys.journal_bytes,
                     keys.faults_applied,
                     keys.journal_costs,
+                    keys.journal_cleared,
+                    keys.journal_seq,
                 ],
                 [LOG_LENGTH, dumps(["reset", "@SEQ@"]), dumps(fresh.state()), digest],
             )

@@ -285,8 +285,15 @@ def test_the_shared_journal_keeps_to_its_count_and_byte_budgets(redis_url: str) 
                     base = (one if i % 2 else two).base_url
                     client.post(f"{base}/downlinks", json=body(message="x" * 600))
                 journal = client.get(f"{one.base_url}/__mock/requests").json()
-    items = journal["items"]
-    assert 0 < len(items) <= 20
-    assert journal["bytes"] <= 8192
-    seqs = [item["seq"] for item in items]
-    assert seqs == list(range(31 - len(items), 31))  # the newest, in order
+                items = journal["items"]
+                assert 0 < len(items) <= 20
+                assert journal["bytes"] <= 8192
+                seqs = [item["seq"] for item in items]
+                assert seqs == list(range(31 - len(items), 31))  # the newest, in order
+                assert journal["evicted"] == 30 - len(items)
+                # A clear on one process: the seq goes on, nothing counts as evicted.
+                assert client.delete(f"{two.base_url}/__mock/requests").status_code == 204
+                client.get(f"{one.base_url}/downlinks")
+                after = client.get(f"{two.base_url}/__mock/requests").json()
+                assert [item["seq"] for item in after["items"]] == [31]
+                assert after["evicted"] == 0
