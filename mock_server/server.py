@@ -19,6 +19,7 @@ import uvicorn
 
 from mock_server.config import MockConfig
 from mock_server.connections import GuardedHttpProtocol, ServerLimits, quiet_disconnects
+from mock_server.store.lifetime import tune_collector
 
 __all__ = [
     "MockServer",
@@ -112,6 +113,7 @@ def run(app: Any, *, sock: socket.socket, log_level: str, limits: ServerLimits) 
 
     The caller binds first, so that a busy port fails before anything is printed.
     """
+    tune_collector()
     uvicorn.Server(serve_config(app, sock, log_level, limits)).run(sockets=[sock])
 
 

@@ -34,6 +34,7 @@ import uvicorn
 
 from mock_server.connections import ServerLimits
 from mock_server.server import StartError, serve_config
+from mock_server.store.lifetime import tune_collector
 
 __all__ = ["supervise"]
 
@@ -85,6 +86,7 @@ def _worker(
         traceback.print_exc()
         conn.send((_FAILED, StartError(f"{type(exc).__name__}: {exc}")))
         sys.exit(1)
+    tune_collector()
     config = serve_config(app, sock, log_level, limits)
     server = _WorkerServer(config, on_started=lambda: conn.send((_READY, os.getpid())))
     try:
