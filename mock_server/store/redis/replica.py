@@ -23,21 +23,13 @@ import asyncio
 import hashlib
 import logging
 import os
-import sys
 import weakref
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import hiredis
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
-if sys.version_info >= (3, 11):
-    from asyncio import timeout as async_timeout
-else:  # redis depends on async-timeout there
-    from async_timeout import timeout as async_timeout  # type: ignore[import-not-found,unused-ignore]
 
 from mock_server.config import MockConfig, masked_store
 from mock_server.domain.errors import Conflict
@@ -45,8 +37,9 @@ from mock_server.domain.model import Downlink
 from mock_server.http.problems import StoreUnavailable
 from mock_server.store.memory import MemoryStore
 from mock_server.store.query import CursorCodec
-from mock_server.store.redis import scripts
 from mock_server.store.redis.codec import dump_downlink, dumps, load_downlink, loads
+from mock_server.store.redis.journal import encode_entry
+from mock_server.store.redis.link import Keys, Link
 from mock_server.store.redis.play import play_due
 from mock_server.timeline.scenarios import Scenario, parse_scenario
 
@@ -56,6 +49,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Replica",
     "Keys",
+    "Link",
     "scenario_digest",
     "reply",
     "put_event",
@@ -81,10 +75,12 @@ READ_BATCH = 2_000
 """Changes read from the log in one round trip."""
 ATTEMPTS = 8
 """How often a change is worked out again when another process changed the downlink first."""
+JOURNAL_BATCH = 64
+"""Journal entries one round carries at most."""
+CREATE_BATCH = 64
+"""Creates one round carries at most."""
 FIRE_ROUNDS = 400
 """Rounds of due moves one sync fires at most (a clock moved past 100,000 due moves)."""
-TIMEOUT_S = 2.0
-"""The longest a Redis command may take before the request is answered 503."""
 
 
 def scenario_digest(source: str, document: Any) -> str:
@@ -94,89 +90,6 @@ def scenario_digest(source: str, document: Any) -> str:
 
 Own = tuple[str, int, Downlink, "dict[str, Any] | None"]
 """A put this process commits: downlink id, new revision, the downlink, its timeline."""
-
-
-class _HiredisPacking:
-    """Commands packed by hiredis (C) rather than by redis-py's asyncio connection
-    (Python), as redis-py's own synchronous client does when hiredis is installed; and
-    every reply waited for at most TIMEOUT_S. (The client's socket timeout is off: with
-    it, each write, which does not block on a socket with room, ran in a task of its
-    own; a Redis that stops answering is caught on the reply.)"""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        if isinstance(args[0], str) and " " in args[0]:
-            args = (*args[0].split(), *args[1:])  # "SCRIPT LOAD" is two words
-        return [hiredis.pack_command(args)]
-
-    async def read_response(
-        self, disable_decoding: bool = False, timeout: float | None = None, **options: Any
-    ) -> Any:
-        read = super().read_response  # type: ignore[misc]
-        if timeout is not None:
-            return await read(disable_decoding, timeout, **options)
-        try:
-            async with async_timeout(TIMEOUT_S):
-                return await read(disable_decoding, None, **options)
-        except asyncio.TimeoutError:
-            raise RedisTimeoutError(f"no reply within {TIMEOUT_S:g} s") from None
-
-
-_PACKED: dict[type[Any], type[Any]] = {}
-
-
-def _packed(connection_class: type[Any]) -> type[Any]:
-    """`connection_class` packing with hiredis (one class made per connection class)."""
-    found = _PACKED.get(connection_class)
-    if found is None:
-        name = f"Packed{connection_class.__name__}"
-        found = _PACKED[connection_class] = type(name, (_HiredisPacking, connection_class), {})
-    return found
-
-
-class _Link:
-    """One event loop's client, scripts and turn (see `Replica.link`)."""
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        self.client = client
-        self.next_round: asyncio.Future[None] | None = None  # the sync round to come
-        self.running = False  # a sync round is under way
-        names = ("SYNC", "CREATE", "COMMIT", "COMMIT_MANY", "SEED", "DEVICES", "RESET", "CONTROL")
-        self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
-        self.scripts["JOURNAL"] = client.register_script(scripts.JOURNAL_APPEND)
-        self.scripts["JOURNAL_CLEAR"] = client.register_script(scripts.JOURNAL_CLEAR)
-        self.pending: list[Any] = []  # journal entries waiting for a write (journal.py)
-        self.writing = False
-
-
-class Keys:
-    """The Redis keys of one shared mock, all under its prefix (`--store-prefix`)."""
-
-    def __init__(self, prefix: str) -> None:
-        def key(name: str) -> str:
-            return f"{prefix}:{name}"
-
-        self.downlinks = key("downlinks")  # id -> "rev|[downlink, timeline]"
-        self.references = key("refs")  # owner \x1f externalReference -> id (C6)
-        self.devices = key("devices")  # networkId -> tags (M3)
-        self.log = key("log")  # the change log (a stream)
-        self.seq = key("seq")  # the change log's counter
-        self.ordinal = key("ordinal")  # creation ordinals under a seeded scenario (S4)
-        self.control = key("control")  # clock, scenario, faults
-        self.control_version = key("control-version")
-        self.scenarios = key("scenarios")  # digest -> [source, document]
-        self.secret = key("cursor-secret")  # L7: one key for every process's cursors
-        self.initialised = key("initialised")  # set once the fixtures are loaded
-        self.journal = key("journal")  # M7: "seq|entry", oldest first
-        self.journal_costs = key("journal-costs")  # each entry's cost, in the same order
-        self.journal_bytes = key("journal-bytes")
-        self.journal_seq = key("journal-seq")
-        self.journal_cleared = key("journal-cleared")  # the seq reached at the last clear
-        self.fault_ids = key("fault-ids")
-        self.faults_applied = key("faults-applied")  # M8: fault id -> times applied
-
-    def changes(self) -> list[str]:
-        """KEYS of the scripts that change downlinks (scripts.py)."""
-        return [self.downlinks, "", "", self.references, self.log, self.seq]
 
 
 def put_event(dl: Downlink, timeline: dict[str, Any] | None, rev: int) -> bytes:
@@ -212,9 +125,10 @@ class Replica:
         self.keys = Keys(config.store_prefix)
         # One link to Redis per event loop: an asyncio connection, lock or future belongs
         # to the loop it was made on (a server has one loop; tests may run several).
-        self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Link] = (
+        self._links: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Link] = (
             weakref.WeakKeyDictionary()
         )
+        self._last_link: tuple[weakref.ref[asyncio.AbstractEventLoop], Link] | None = None
         self._ready = False
         self._seq = 0  # the last change applied
         self._last_id = b"0-0"  # its id in the log
@@ -227,20 +141,16 @@ class Replica:
 
     # -- connection and errors -----------------------------------------------------
 
-    def link(self) -> _Link:
+    def link(self) -> Link:
         """This event loop's link to Redis."""
         loop = asyncio.get_running_loop()
+        last = self._last_link
+        if last is not None and last[0]() is loop:
+            return last[1]  # a server has one loop: the lookup is done once
         found = self._links.get(loop)
         if found is None:
-            client = aioredis.Redis.from_url(
-                self.url,
-                socket_timeout=None,  # replies are bounded in _HiredisPacking.read_response
-                socket_connect_timeout=TIMEOUT_S,
-                retry_on_timeout=False,
-            )
-            pool = client.connection_pool
-            pool.connection_class = _packed(pool.connection_class)
-            found = self._links[loop] = _Link(client)
+            found = self._links[loop] = Link(self.url)
+        self._last_link = (weakref.ref(loop), found)
         return found
 
     def _redis(self) -> aioredis.Redis:
@@ -279,28 +189,110 @@ class Replica:
         ahead = link.next_round
         if ahead is None:
             ahead = link.next_round = asyncio.get_running_loop().create_future()
-            if not link.running:
-                link.running = True
-                asyncio.get_running_loop().create_task(self._rounds(link))
+        self._start_rounds(link)
         await ahead
 
-    async def _rounds(self, link: _Link) -> None:
+    async def carry(self, queue: list[tuple[Any, asyncio.Future[Any]]], item: Any) -> Any:
+        """Have the next round write `item`, a journal entry or a create, queued on
+        `queue` (this loop's `Link.journal` or `Link.creates`); what the round's script
+        answered for it. The round's failure is raised here too (a 503)."""
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        queue.append((item, done))
+        self._start_rounds(self.link())
+        return await done
+
+    def _start_rounds(self, link: Link) -> None:
+        if not link.running:
+            link.running = True
+            asyncio.get_running_loop().create_task(self._rounds(link))
+
+    async def _rounds(self, link: Link) -> None:
         try:
-            while link.next_round is not None:
+            while link.next_round is not None or link.journal or link.creates:
+                # The requests the last round answered go on to their next write (a
+                # create, a journal entry) first, so that this round carries it too.
+                await asyncio.sleep(0)
                 now, link.next_round = link.next_round, None
+                journal, link.journal = link.journal[:JOURNAL_BATCH], link.journal[JOURNAL_BATCH:]
+                creates, link.creates = link.creates[:CREATE_BATCH], link.creates[CREATE_BATCH:]
                 try:
                     async with self.reaching():
-                        await self._sync_once()
+                        await self._round(journal, creates)
                 except BaseException as exc:  # each waiting request gets it
-                    if not now.done():
-                        now.set_exception(exc)
+                    waiting = [done for _, done in journal] + [done for _, done in creates]
+                    for done in waiting if now is None else [now, *waiting]:
+                        if not done.done():
+                            done.set_exception(exc)
                     if not isinstance(exc, Exception):
                         raise
                 else:
-                    if not now.done():
+                    if now is not None and not now.done():
                         now.set_result(None)
         finally:
             link.running = False
+
+    async def _round(
+        self,
+        journal: list[tuple[tuple[Any, ...], asyncio.Future[Any]]],
+        creates: list[tuple[tuple[str, bytes, Own], asyncio.Future[Any]]],
+    ) -> None:
+        """One round trip, as a rule: read the changes since the last one applied, write
+        the waiting journal entries and creates, and commit the moves due by the copy as
+        it stands (a move another process fired first is refused by its revision and
+        read with the changes). Then whatever is still due fires (T3)."""
+        r = self._redis()
+        if not self._ready:
+            await self._load(r)
+        mock = self.mock
+        # Every request waiting for this round came in before it began: what is due by
+        # now is all that must fire before they are answered (T3).
+        now = mock.clock.now()
+        due, commits = self._due_commits(now)
+        args: list[Any] = [
+            LOG_LENGTH,
+            self._last_id,
+            READ_BATCH,
+            self._control_version or b"",
+            mock.journal.size,
+            mock.journal.total_bytes,
+            len(journal),
+        ]
+        for fields, _ in journal:
+            args += [fields[-1], encode_entry(fields)]
+        args.append(len(creates))
+        for (reference, event, own), _ in creates:
+            args += [own[0], reference, event]
+        args.append(len(commits))
+        for own, event in commits:
+            args += [own[0], own[1] - 1, event]
+        asked_at, control_at = self._seq, self._control_version
+        seq, control_version, read, created, committed = await self._script(
+            "ROUND", self.keys.round(), args
+        )
+        for _, done in journal:
+            if not done.done():
+                done.set_result(None)
+        # The script read the changes before writing: they all come before this round's.
+        more = await self._take(r, asked_at, seq, control_version, read)
+        owns = [own for (_, _, own), _ in creates] + [own for own, _ in commits]
+        if not self.adopt_many([*created, *committed], owns) or more:
+            await self._catch_up(r)
+        for (_, done), result in zip(creates, created, strict=True):
+            if not done.done():
+                done.set_result(result)
+        if self._control_version != control_at:
+            # The clock was set (M5) before this round began (the script refused the
+            # moves worked out by the clock as it was): what is due by it fires now.
+            now = mock.clock.now()
+        # What is due by then still (more than 256 downlinks, or refused and now read)
+        # fires in rounds of at most 256 downlinks; a round that finds what the last one
+        # found has nothing left it can fire (it stops rather than spin).
+        last = due
+        for _ in range(FIRE_ROUNDS):
+            fired = await self._fire_due(r, now)
+            if not fired or fired == last:
+                break
+            last = fired
 
     async def adopt_commit(self, result: Any, event: bytes, own: Own | None = None) -> None:
         """Apply this process's own committed change (`result`: the script's
@@ -327,21 +319,6 @@ class Replica:
         async with self.reaching():
             await self._catch_up(self._redis())
 
-    async def _sync_once(self) -> None:
-        r = self._redis()
-        if not self._ready:
-            await self._load(r)
-        await self._catch_up(r)
-        # Everything due by now fires before the request is answered (T3), in rounds of
-        # at most 256 downlinks; a round that finds what the last one found has nothing
-        # left it can fire (it stops rather than spin).
-        last: list[str] = []
-        for _ in range(FIRE_ROUNDS):
-            fired = await self._fire_due(r)
-            if not fired or fired == last:
-                break
-            last = fired
-
     async def _catch_up(self, r: aioredis.Redis) -> None:
         while True:
             # This process's own commits may be applied while the answer is on its way
@@ -352,18 +329,26 @@ class Replica:
                 [self.keys.seq, self.keys.control_version, self.keys.log],
                 [self._last_id, READ_BATCH],
             )
-            if int(seq or 0) < asked_at:
-                await self._load(r)  # the store lost what it had (a Redis restarted empty)
-                continue
-            # As XREAD gives them: (id, {field: value}).
-            entries = [(entry_id, dict(zip(f[::2], f[1::2], strict=True))) for entry_id, f in read]
-            if entries and not await self._apply(r, entries):
-                await self._load(r)  # a gap: changes were trimmed before this process read them
-                continue
-            if (control_version or None) != self._control_version:
-                await self._load_control(r)
-            if len(entries) < READ_BATCH:
+            if not await self._take(r, asked_at, seq, control_version, read):
                 return
+
+    async def _take(
+        self, r: aioredis.Redis, asked_at: int, seq: Any, control_version: Any, read: Any
+    ) -> bool:
+        """Apply what a `SYNC` (or `ROUND`) read: the log's counter, the control state's
+        version and the changes after the last one applied when `asked_at` was. True when
+        there may be more to read."""
+        if int(seq or 0) < asked_at:
+            await self._load(r)  # the store lost what it had (a Redis restarted empty)
+            return True
+        # As XREAD gives them: (id, {field: value}).
+        entries = [(entry_id, dict(zip(f[::2], f[1::2], strict=True))) for entry_id, f in read]
+        if entries and not await self._apply(r, entries):
+            await self._load(r)  # a gap: changes were trimmed before this process read them
+            return True
+        if (control_version or None) != self._control_version:
+            await self._load_control(r)
+        return len(entries) >= READ_BATCH
 
     async def _apply(self, r: aioredis.Redis, entries: list[Any]) -> bool:
         events = [loads(fields[b"e"]) for _, fields in entries]
@@ -553,14 +538,14 @@ class Replica:
 
     # -- due moves (T3) ----------------------------------------------------------------
 
-    async def _fire_due(self, r: aioredis.Redis) -> list[str]:
-        """Commit the moves due by now of up to 256 downlinks; their ids."""
+    def _due_commits(self, now: int) -> tuple[list[str], list[tuple[Own, bytes]]]:
+        """The ids of up to 256 downlinks with moves due by `now`, and each one's commit:
+        its moves played on a copy (T3), with the put event that logs them."""
         mock = self.mock
-        now = mock.clock.now()
         due = mock.clock.due_keys(now)
-        if not due:
-            return due
         commits: list[tuple[Own, bytes]] = []
+        if not due:
+            return due, commits
         with mock.store.lock:
             for downlink_id in due:
                 dl = mock.store.find(downlink_id)
@@ -574,29 +559,37 @@ class Replica:
                 rev = self._revs[downlink_id]
                 own = (downlink_id, rev + 1, changed, left)
                 commits.append((own, put_event(changed, left, rev + 1)))
+        return due, commits
+
+    async def _fire_due(self, r: aioredis.Redis, now: int) -> list[str]:
+        """Commit the moves due by `now` of up to 256 downlinks; their ids."""
+        due, commits = self._due_commits(now)
         if not commits:
             return due
         args: list[Any] = [LOG_LENGTH]
         for (downlink_id, rev, _, _), event in commits:
             args += [downlink_id, rev - 1, event]
         results = await self._script("COMMIT_MANY", self.keys.changes(), args)
-        # This process's commits, applied without reading them back when nothing else
-        # came between; refused ones (another process fired first) come back as its
-        # changes when the log is read.
+        applied = self.adopt_many(results, [own for own, _ in commits])
+        if not applied or not all(isinstance(result, list) for result in results):
+            # Another process's change came between, or it fired first: read the log.
+            await self._catch_up(r)
+        return due
+
+    def adopt_many(self, results: Sequence[Any], owns: Sequence[Own]) -> bool:
+        """Apply this process's commits of one script (`results`: what the script answered
+        for each of `owns`, [seq, log id] when it was logged; the others were refused)
+        without reading them back: False when another change came between (the log must
+        be read up to them)."""
         mine = sorted(
             (
                 (int(result[0]), result[1], own)
-                for result, (own, _) in zip(results, commits, strict=True)
+                for result, own in zip(results, owns, strict=True)
                 if isinstance(result, list)
             ),
             key=lambda item: item[0],
         )
-        if len(mine) == len(commits) and all(
-            self._apply_own(seq, entry_id, own) for seq, entry_id, own in mine
-        ):
-            return due
-        await self._catch_up(r)
-        return due
+        return all(self._apply_own(seq, entry_id, own) for seq, entry_id, own in mine)
 
     async def _seed(self, r: aioredis.Redis, downlinks: list[Downlink]) -> None:
         args: list[Any] = [

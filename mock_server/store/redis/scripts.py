@@ -12,7 +12,7 @@ from __future__ import annotations
 
 __all__ = [
     "SYNC",
-    "CREATE",
+    "ROUND",
     "COMMIT_MANY",
     "JOURNAL_CLEAR",
     "COMMIT",
@@ -20,7 +20,6 @@ __all__ = [
     "DEVICES",
     "RESET",
     "CONTROL",
-    "JOURNAL_APPEND",
 ]
 
 # Appends an event to the log with its sequence number beside it (field s; the event,
@@ -42,19 +41,19 @@ local control = redis.call('GET', KEYS[2]) or ''
 return {seq, control, redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])}
 """
 
-# KEYS: downlinks - - refs log seq. ARGV: maxlen id refkey event.
-# C6: a client's externalReference is taken by the first create only. A stored value is
-# "revision|event": the downlink's last "put" event, which holds it whole.
-CREATE = (
-    _LOG
-    + """
-if ARGV[3] ~= '' and redis.call('HEXISTS', KEYS[4], ARGV[3]) == 1 then return -1 end
-if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then return -2 end
-redis.call('HSET', KEYS[1], ARGV[2], '1|' .. ARGV[4])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[4], ARGV[3], ARGV[2]) end
-return log(ARGV[4])
+# A create, judged alone: -1 when the client's externalReference is taken (C6: the
+# first create keeps it), -2 when the id is (never, with random ids), else it is stored
+# and logged. A stored value is "revision|event": the downlink's last "put" event, which
+# holds it whole.
+_CREATE = """
+local function create(id, ref, event)
+  if ref ~= '' and redis.call('HEXISTS', KEYS[4], ref) == 1 then return -1 end
+  if redis.call('HEXISTS', KEYS[1], id) == 1 then return -2 end
+  redis.call('HSET', KEYS[1], id, '1|' .. event)
+  if ref ~= '' then redis.call('HSET', KEYS[4], ref, id) end
+  return log(event)
+end
 """
-)
 
 # The check-and-write of one change: 0 when the downlink's revision moved on (another
 # change was committed first) or it is gone (a reset).
@@ -150,28 +149,73 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 return redis.call('INCR', KEYS[2])
 """
 
-# KEYS: journal journal-costs journal-bytes journal-seq. ARGV: size total-bytes, then
-# (cost entry) each. M7: each entry gets the next seq, as a prefix ("seq|entry"); the
+# M7: append n (cost entry) pairs of ARGV from `first` to the journal (keys jk, costs
+# ck, bytes bk, seq sk). Each entry gets the next seq, as a prefix ("seq|entry"); the
 # oldest go while over the count or the bytes, found from their costs alone (a list of
 # small numbers beside the entries) and dropped with one LTRIM, never read into Lua.
-JOURNAL_APPEND = """
-local size, total = tonumber(ARGV[1]), tonumber(ARGV[2])
-local bytes = 0
-for i = 3, #ARGV, 2 do
-  local seq = redis.call('INCR', KEYS[4])
-  redis.call('RPUSH', KEYS[1], seq .. '|' .. ARGV[i + 1])
-  redis.call('RPUSH', KEYS[2], ARGV[i])
-  bytes = redis.call('INCRBY', KEYS[3], ARGV[i])
+_JOURNAL = """
+local function journal(jk, ck, bk, sk, size, total, first, n)
+  local bytes = tonumber(redis.call('GET', bk) or '0')
+  for i = first, first + 2 * (n - 1), 2 do
+    local seq = redis.call('INCR', sk)
+    redis.call('RPUSH', jk, seq .. '|' .. ARGV[i + 1])
+    redis.call('RPUSH', ck, ARGV[i])
+    bytes = redis.call('INCRBY', bk, ARGV[i])
+  end
+  local len = redis.call('LLEN', ck)
+  local drop = 0
+  while len - drop > 1 and (len - drop > size or bytes > total) do
+    bytes = bytes - tonumber(redis.call('LPOP', ck))
+    drop = drop + 1
+  end
+  if drop > 0 then
+    redis.call('LTRIM', jk, drop, -1)
+    redis.call('SET', bk, bytes)
+  end
 end
-local len = redis.call('LLEN', KEYS[2])
-local drop = 0
-while len - drop > 1 and (len - drop > size or bytes > total) do
-  bytes = bytes - tonumber(redis.call('LPOP', KEYS[2]))
-  drop = drop + 1
-end
-if drop > 0 then
-  redis.call('LTRIM', KEYS[1], drop, -1)
-  redis.call('SET', KEYS[3], bytes)
-end
-return len - drop
 """
+
+# KEYS: downlinks - - refs log seq control-version journal journal-costs journal-bytes
+# journal-seq. ARGV: maxlen last-id count control-version journal-size journal-bytes,
+# then n and n (cost entry) pairs for the journal, n and n (id refkey event) creates,
+# n and n (id expected-revision event) commits (due moves).
+# A process's round in one call: what `SYNC` reads, read first (so the changes read are
+# all older than this round's own), then the requests' journal entries and creates and
+# the due moves, each create and commit judged alone; the due moves are all refused (0)
+# when the control state is not the version they were worked out under (the clock was
+# set meanwhile). Answers [seq, control version, changes, what each create answered,
+# what each commit answered].
+ROUND = (
+    _LOG
+    + _CREATE
+    + _COMMIT
+    + _JOURNAL
+    + """
+local seq = redis.call('GET', KEYS[6]) or '0'
+local control = redis.call('GET', KEYS[7]) or ''
+local read = redis.call('XRANGE', KEYS[5], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
+local i = 7
+local n = tonumber(ARGV[i])
+if n > 0 then
+  journal(KEYS[8], KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[5]), tonumber(ARGV[6]), i + 1, n)
+end
+i = i + 1 + 2 * n
+n = tonumber(ARGV[i])
+local created = {}
+for k = 0, n - 1 do
+  created[#created + 1] = create(ARGV[i + 1 + 3 * k], ARGV[i + 2 + 3 * k], ARGV[i + 3 + 3 * k])
+end
+i = i + 1 + 3 * n
+n = tonumber(ARGV[i])
+local committed = {}
+local fresh = control == ARGV[4]
+for k = 0, n - 1 do
+  if fresh then
+    committed[#committed + 1] = commit(ARGV[i + 1 + 3 * k], ARGV[i + 2 + 3 * k], ARGV[i + 3 + 3 * k])
+  else
+    committed[#committed + 1] = 0
+  end
+end
+return {seq, control, read, created, committed}
+"""
+)

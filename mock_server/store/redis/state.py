@@ -50,7 +50,6 @@ class RedisStore(Replica):
 
     def __init__(self, mock: Mock, config: MockConfig) -> None:
         super().__init__(mock, config)
-        self._journal = journal.Appender(self)
 
     # -- changes from requests ------------------------------------------------------------
 
@@ -88,8 +87,8 @@ class RedisStore(Replica):
             timeline["scenario"] = self.scenario_digest
         event = put_event(dl, timeline, 1)
         reference = reference_key(owner, new.external_reference)
-        own = (dl.id, 1, dl, timeline)
-        result = await self._commit("CREATE", [LOG_LENGTH, dl.id, reference], event, own)
+        own: Own = (dl.id, 1, dl, timeline)
+        result = await self.carry(self.link().creates, (reference, event, own))
         if result == -1:
             await self.sync()
             store.reserve_check(owner, new.external_reference)  # the usual message
@@ -271,7 +270,7 @@ class RedisStore(Replica):
         if not self.mock.journal.size:
             return  # the journal is off
         try:
-            await self._journal.append(fields)
+            await self.carry(self.link().journal, fields)
         except StoreUnavailable as exc:
             log.warning("an exchange was not journaled: %s", exc.detail)
 
