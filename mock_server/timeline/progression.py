@@ -112,10 +112,12 @@ class Progressions:
 
     # -- timelines ---------------------------------------------------------------------
 
-    def start(self, dl: Downlink, *, ordinal: int | None = None) -> None:
+    def start(self, dl: Downlink, *, ordinal: int | None = None, key: bytes | None = None) -> None:
         """Give a new downlink its progression and schedule its first step. `ordinal` is
         its creation ordinal under a seeded scenario when another counter keeps it (the
-        shared store's); this engine counts them itself otherwise."""
+        shared store's); this engine counts them itself otherwise. `key`, under an
+        unseeded scenario, makes the timeline's draws a function of it (the shared store's
+        processes each play the timeline and must draw alike)."""
         scenario = self.scenario
         progression = scenario.choose(dl)
         dl.progression = progression.name
@@ -124,7 +126,8 @@ class Progressions:
             self._ordinal += 1
         if progression.still:
             return
-        key = None if scenario.seed is None else f"{scenario.seed}:{ordinal}".encode()
+        if scenario.seed is not None:
+            key = f"{scenario.seed}:{ordinal}".encode()
         timeline = _Timeline(dl, progression, key)
         self.live += 1
         self._timelines[dl.id] = timeline

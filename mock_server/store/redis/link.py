@@ -76,7 +76,7 @@ class Link:
         )
         pool = client.connection_pool
         pool.connection_class = _packed(pool.connection_class)
-        names = ("SYNC", "ROUND", "COMMIT", "COMMIT_MANY", "SEED", "DEVICES", "RESET", "CONTROL")
+        names = ("SYNC", "ROUND", "COMMIT", "SEED", "DEVICES", "RESET", "CONTROL")
         self.scripts = {name: client.register_script(getattr(scripts, name)) for name in names}
         self.scripts["JOURNAL_CLEAR"] = client.register_script(scripts.JOURNAL_CLEAR)
         self.next_round: asyncio.Future[None] | None = None  # the sync round to come
@@ -123,6 +123,10 @@ class Keys:
             self.journal_bytes,
             self.journal_seq,
         ]
+
+    def commit(self) -> list[str]:
+        """KEYS of the `COMMIT` script (scripts.py)."""
+        return [self.downlinks, self.control, self.control_version, *self.changes()[3:]]
 
     def changes(self) -> list[str]:
         """KEYS of the scripts that change downlinks (scripts.py)."""

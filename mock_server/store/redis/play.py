@@ -1,16 +1,18 @@
 """One downlink's change worked out off-line, on a copy: what the shared store commits.
 
-Processes sharing a store never change their own copy of the state directly: each works
-out a change on a private copy of the one downlink it touches (with the same lifecycle and
-progression engine as the memory store), then commits the result only if nobody changed
-that downlink meanwhile (mock_server/store/redis/state.py). Every process then applies
-the committed change to its copy, so all of them hold the same state.
+Processes sharing a store never make a request's change to their own copy of the state
+directly: each works out a create, a cancel or an M4 move on a private copy of the one
+downlink it touches (with the same lifecycle and progression engine as the memory store),
+then commits the result only if nobody changed that downlink meanwhile
+(mock_server/store/redis/state.py). Every process then applies the committed change to its
+copy, so all of them hold the same state. (The moves of a timeline are not committed:
+each process plays them on its copy, alike; store/redis/replica.py.)
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Mapping
 from typing import Any, cast
 
 from mock_server.config import ClockMode
@@ -22,9 +24,7 @@ from mock_server.timeline.clock import Clock
 from mock_server.timeline.progression import Progressions
 from mock_server.timeline.scenarios import Scenario
 
-__all__ = ["copy_downlink", "play_due", "play_start", "play_cancel", "play_move"]
-
-Timeline = Mapping[str, Any]
+__all__ = ["copy_downlink", "play_start", "play_cancel", "play_move"]
 
 
 class _LoneStore:
@@ -68,22 +68,13 @@ def _engine(now: int, scenario: Scenario) -> Progressions:
 
 def play_start(dl: Downlink, scenario: Scenario, ordinal: int | None) -> dict[str, Any] | None:
     """Give the new downlink `dl` its progression (S4); its timeline, or None when it
-    has none (a still progression)."""
+    has none (a still progression). Every draw the timeline will make is a function of
+    its key (the seed and `ordinal` under a seeded scenario, else a random one made
+    here), so every process that plays it moves the downlink alike."""
     engine = _engine(dl.created_at, scenario)
-    engine.start(dl, ordinal=0 if ordinal is None else ordinal)
+    key = None if scenario.seed is not None else os.urandom(12).hex().encode()
+    engine.start(dl, ordinal=0 if ordinal is None else ordinal, key=key)
     return engine.export(dl.id)
-
-
-def play_due(
-    dl: Downlink, timeline: Timeline, scenario: Scenario, now: int
-) -> tuple[Downlink, dict[str, Any] | None]:
-    """Fire every move of the downlink's timeline due by `now`, each at its own instant
-    (T3), on a copy: the changed copy and what is left of the timeline."""
-    copy = copy_downlink(dl)
-    engine = _engine(now, scenario)
-    engine.adopt(copy, timeline, scenario)
-    engine.clock.run_due()
-    return copy, engine.export(copy.id)
 
 
 def play_cancel(dl: Downlink, forced: bool, at: int) -> Downlink:

@@ -40,7 +40,6 @@ from mock_server.store.query import CursorCodec
 from mock_server.store.redis.codec import dump_downlink, dumps, load_downlink, loads
 from mock_server.store.redis.journal import encode_entry
 from mock_server.store.redis.link import Keys, Link
-from mock_server.store.redis.play import play_due
 from mock_server.timeline.scenarios import Scenario, parse_scenario
 
 if TYPE_CHECKING:
@@ -79,8 +78,6 @@ JOURNAL_BATCH = 64
 """Journal entries one round carries at most."""
 CREATE_BATCH = 64
 """Creates one round carries at most."""
-FIRE_ROUNDS = 400
-"""Rounds of due moves one sync fires at most (a clock moved past 100,000 due moves)."""
 
 
 def scenario_digest(source: str, document: Any) -> str:
@@ -236,23 +233,16 @@ class Replica:
         journal: list[tuple[tuple[Any, ...], asyncio.Future[Any]]],
         creates: list[tuple[tuple[str, bytes, Own], asyncio.Future[Any]]],
     ) -> None:
-        """One round trip, as a rule: read the changes since the last one applied, write
-        the waiting journal entries and creates, and commit the moves due by the copy as
-        it stands (a move another process fired first is refused by its revision and
-        read with the changes). Then whatever is still due fires (T3)."""
+        """One round trip, as a rule: read the changes since the last one applied and
+        write the waiting journal entries and creates; then fire what is due (T3)."""
         r = self._redis()
         if not self._ready:
             await self._load(r)
         mock = self.mock
-        # Every request waiting for this round came in before it began: what is due by
-        # now is all that must fire before they are answered (T3).
-        now = mock.clock.now()
-        due, commits = self._due_commits(now)
         args: list[Any] = [
             LOG_LENGTH,
             self._last_id,
             READ_BATCH,
-            self._control_version or b"",
             mock.journal.size,
             mock.journal.total_bytes,
             len(journal),
@@ -262,37 +252,28 @@ class Replica:
         args.append(len(creates))
         for (reference, event, own), _ in creates:
             args += [own[0], reference, event]
-        args.append(len(commits))
-        for own, event in commits:
-            args += [own[0], own[1] - 1, event]
-        asked_at, control_at = self._seq, self._control_version
-        seq, control_version, read, created, committed = await self._script(
-            "ROUND", self.keys.round(), args
-        )
+        asked_at = self._seq
+        seq, control_version, read, created = await self._script("ROUND", self.keys.round(), args)
         for _, done in journal:
             if not done.done():
                 done.set_result(None)
         # The script read the changes before writing: they all come before this round's.
         more = await self._take(r, asked_at, seq, control_version, read)
-        owns = [own for (_, _, own), _ in creates] + [own for own, _ in commits]
-        if not self.adopt_many([*created, *committed], owns) or more:
+        if not self.adopt_many(created, [own for (_, _, own), _ in creates]) or more:
             await self._catch_up(r)
         for (_, done), result in zip(creates, created, strict=True):
             if not done.done():
                 done.set_result(result)
-        if self._control_version != control_at:
-            # The clock was set (M5) before this round began (the script refused the
-            # moves worked out by the clock as it was): what is due by it fires now.
-            now = mock.clock.now()
-        # What is due by then still (more than 256 downlinks, or refused and now read)
-        # fires in rounds of at most 256 downlinks; a round that finds what the last one
-        # found has nothing left it can fire (it stops rather than spin).
-        last = due
-        for _ in range(FIRE_ROUNDS):
-            fired = await self._fire_due(r, now)
-            if not fired or fired == last:
-                break
-            last = fired
+        self.fire_due()
+
+    def fire_due(self) -> None:
+        """Fire every move due by now on this process's copy, each at its own instant
+        (T3), as the memory store does. Every process plays each timeline alike (its
+        draws are a function of its key, store/redis/play.py) from the state and timeline
+        of the downlink's last committed change, so none of these moves is committed:
+        a cancel or M4 move commits the downlink as its timeline left it."""
+        with self.mirror.lock:
+            self.mock.clock.run_due()
 
     async def adopt_commit(self, result: Any, event: bytes, own: Own | None = None) -> None:
         """Apply this process's own committed change (`result`: the script's
@@ -537,44 +518,6 @@ class Replica:
         self._control_version = version
 
     # -- due moves (T3) ----------------------------------------------------------------
-
-    def _due_commits(self, now: int) -> tuple[list[str], list[tuple[Own, bytes]]]:
-        """The ids of up to 256 downlinks with moves due by `now`, and each one's commit:
-        its moves played on a copy (T3), with the put event that logs them."""
-        mock = self.mock
-        due = mock.clock.due_keys(now)
-        commits: list[tuple[Own, bytes]] = []
-        if not due:
-            return due, commits
-        with mock.store.lock:
-            for downlink_id in due:
-                dl = mock.store.find(downlink_id)
-                timeline = mock.progressions.export(downlink_id)
-                digest = self._timeline_scenario.get(downlink_id)
-                if dl is None or timeline is None or digest is None:
-                    continue
-                changed, left = play_due(dl, timeline, self._scenarios[digest], now)
-                if left is not None:
-                    left["scenario"] = digest
-                rev = self._revs[downlink_id]
-                own = (downlink_id, rev + 1, changed, left)
-                commits.append((own, put_event(changed, left, rev + 1)))
-        return due, commits
-
-    async def _fire_due(self, r: aioredis.Redis, now: int) -> list[str]:
-        """Commit the moves due by `now` of up to 256 downlinks; their ids."""
-        due, commits = self._due_commits(now)
-        if not commits:
-            return due
-        args: list[Any] = [LOG_LENGTH]
-        for (downlink_id, rev, _, _), event in commits:
-            args += [downlink_id, rev - 1, event]
-        results = await self._script("COMMIT_MANY", self.keys.changes(), args)
-        applied = self.adopt_many(results, [own for own, _ in commits])
-        if not applied or not all(isinstance(result, list) for result in results):
-            # Another process's change came between, or it fired first: read the log.
-            await self._catch_up(r)
-        return due
 
     def adopt_many(self, results: Sequence[Any], owns: Sequence[Own]) -> bool:
         """Apply this process's commits of one script (`results`: what the script answered

@@ -13,7 +13,6 @@ from __future__ import annotations
 __all__ = [
     "SYNC",
     "ROUND",
-    "COMMIT_MANY",
     "JOURNAL_CLEAR",
     "COMMIT",
     "SEED",
@@ -68,19 +67,35 @@ local function commit(id, expected, event)
 end
 """
 
-# KEYS: downlinks - - refs log seq. ARGV: maxlen id expected-revision event.
-COMMIT = _LOG + _COMMIT + "return commit(ARGV[2], ARGV[3], ARGV[4])"
+# The mock's clock as every process reads it (timeline/clock.py `Clock.now`), from the
+# control state's clock and Redis's own time.
+_NOW = """
+local function mock_now(state)
+  local clock = cjson.decode(state)
+  if clock.mode == 'manual' then return tonumber(clock.anchor) end
+  local t = redis.call('TIME')
+  local wall = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return tonumber(clock.anchor) + math.floor((wall - tonumber(clock.anchorWall)) * tonumber(clock.speed))
+end
+"""
 
-# KEYS: downlinks - - refs log seq. ARGV: maxlen, then (id expected-revision event)
-# each: the due moves of many downlinks in one call, each judged alone (a list of what
-# `commit` answered, in order).
-COMMIT_MANY = (
+# KEYS: downlinks control control-version refs log seq. ARGV: maxlen id
+# expected-revision control-version next-due event. A cancel or an M4 move: refused (0)
+# when the control state is not the version it was worked out under (the clock was set),
+# or when the downlink's next timed move (next-due, '' for none) has fallen due by the
+# shared clock: another process may have shown that move already, which this change,
+# worked out before it, would erase.
+COMMIT = (
     _LOG
     + _COMMIT
+    + _NOW
     + """
-local out = {}
-for i = 2, #ARGV, 3 do out[#out + 1] = commit(ARGV[i], ARGV[i + 1], ARGV[i + 2]) end
-return out
+if (redis.call('GET', KEYS[3]) or '') ~= ARGV[4] then return 0 end
+if ARGV[5] ~= '' then
+  local state = redis.call('HGET', KEYS[2], 'clock')
+  if state and mock_now(state) >= tonumber(ARGV[5]) then return 0 end
+end
+return commit(ARGV[2], ARGV[3], ARGV[6])
 """
 )
 
@@ -176,28 +191,23 @@ end
 """
 
 # KEYS: downlinks - - refs log seq control-version journal journal-costs journal-bytes
-# journal-seq. ARGV: maxlen last-id count control-version journal-size journal-bytes,
-# then n and n (cost entry) pairs for the journal, n and n (id refkey event) creates,
-# n and n (id expected-revision event) commits (due moves).
+# journal-seq. ARGV: maxlen last-id count journal-size journal-bytes, then n and n
+# (cost entry) pairs for the journal, and n and n (id refkey event) creates.
 # A process's round in one call: what `SYNC` reads, read first (so the changes read are
-# all older than this round's own), then the requests' journal entries and creates and
-# the due moves, each create and commit judged alone; the due moves are all refused (0)
-# when the control state is not the version they were worked out under (the clock was
-# set meanwhile). Answers [seq, control version, changes, what each create answered,
-# what each commit answered].
+# all older than this round's own), then the requests' journal entries and creates, each
+# create judged alone. Answers [seq, control version, changes, what each create answered].
 ROUND = (
     _LOG
     + _CREATE
-    + _COMMIT
     + _JOURNAL
     + """
 local seq = redis.call('GET', KEYS[6]) or '0'
 local control = redis.call('GET', KEYS[7]) or ''
 local read = redis.call('XRANGE', KEYS[5], '(' .. ARGV[2], '+', 'COUNT', ARGV[3])
-local i = 7
+local i = 6
 local n = tonumber(ARGV[i])
 if n > 0 then
-  journal(KEYS[8], KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[5]), tonumber(ARGV[6]), i + 1, n)
+  journal(KEYS[8], KEYS[9], KEYS[10], KEYS[11], tonumber(ARGV[4]), tonumber(ARGV[5]), i + 1, n)
 end
 i = i + 1 + 2 * n
 n = tonumber(ARGV[i])
@@ -205,17 +215,6 @@ local created = {}
 for k = 0, n - 1 do
   created[#created + 1] = create(ARGV[i + 1 + 3 * k], ARGV[i + 2 + 3 * k], ARGV[i + 3 + 3 * k])
 end
-i = i + 1 + 3 * n
-n = tonumber(ARGV[i])
-local committed = {}
-local fresh = control == ARGV[4]
-for k = 0, n - 1 do
-  if fresh then
-    committed[#committed + 1] = commit(ARGV[i + 1 + 3 * k], ARGV[i + 2 + 3 * k], ARGV[i + 3 + 3 * k])
-  else
-    committed[#committed + 1] = 0
-  end
-end
-return {seq, control, read, created, committed}
+return {seq, control, read, created}
 """
 )

@@ -64,7 +64,7 @@ class RedisStore(Replica):
         logged change is applied to this process's copy before this returns. The
         script's answer."""
         async with self.reaching():
-            result = await self._script(name, self.keys.changes(), [*args, event])
+            result = await self._script(name, self.keys.commit(), [*args, event])
         if isinstance(result, list):
             await self.adopt_commit(result, event, own)
         return result
@@ -100,20 +100,26 @@ class RedisStore(Replica):
 
     async def _rework(self, downlink_id: str, make: Callable[[Downlink], Downlink]) -> Downlink:
         """Commit `make(stored downlink)`, its timeline kept, working it out again while
-        another process changes the downlink first."""
+        another process changes the downlink first, the clock is set, or the downlink's
+        next timed move falls due (scripts.py `COMMIT`)."""
         mock = self.mock
         for _ in range(ATTEMPTS):
+            self.fire_due()  # the downlink as its timeline has moved it by now (T3)
             dl = mock.store.find(downlink_id)
             if dl is None:
                 raise NotFound(f"no downlink with id {downlink_id!r}")
             changed = make(dl)
             timeline = mock.progressions.export(downlink_id)
+            next_due: int | str = ""
             if timeline is not None:
                 timeline["scenario"] = self._timeline_scenario.get(downlink_id, "")
+                timed = [at for at in (timeline["timer"], timeline["deadline"]) if at is not None]
+                next_due = min(timed, default="")
             rev = self._revs.get(downlink_id, 0)
             event = put_event(changed, timeline, rev + 1)
             own = (downlink_id, rev + 1, changed, timeline)
-            done = await self._commit("COMMIT", [LOG_LENGTH, downlink_id, rev], event, own)
+            args = [LOG_LENGTH, downlink_id, rev, self._control_version or b"", next_due]
+            done = await self._commit("COMMIT", args, event, own)
             if done:
                 return mock.store.find(downlink_id) or changed
             await self.sync()  # another process changed it first: work it out again

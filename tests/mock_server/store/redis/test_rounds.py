@@ -1,5 +1,6 @@
-"""A process's round (store/redis/replica.py): the changes read, the requests' journal
-entries and creates written, and the due moves committed, in one round trip."""
+"""A process's round (store/redis/replica.py): the changes read and the requests' journal
+entries and creates written in one round trip; and the guard on a change that a timeline's
+move, played by every process itself, may have overtaken."""
 
 from __future__ import annotations
 
@@ -9,31 +10,76 @@ from typing import Any
 import httpx
 import pytest
 
+from mock_server.config import ClockMode
 from mock_server.domain.timefmt import format_ms
 from mock_server.server import MockServer
+from mock_server.store.redis.play import play_cancel
+from mock_server.store.redis.replica import LOG_LENGTH, put_event
 from tests.mock_server.conftest import START_MS, auth, body
 from tests.mock_server.store.redis.conftest import shared_config
 
 
-@pytest.mark.rule("T3", "M5")
-def test_moves_worked_out_by_a_clock_since_set_back_are_refused(redis_url: str) -> None:
+def _commit_cancel(server: MockServer, downlink_id: str, *, control: bytes, due: int | str) -> Any:
+    """Run the COMMIT script for a cancel of `downlink_id` as `server` works it out,
+    with the control version and next due instant given; what the script answered."""
+    state = server.mock.state
+    dl = server.mock.store.find(downlink_id)
+    changed = play_cancel(dl, False, dl.modified_at)
+    rev = state._revs[downlink_id]
+    args = [LOG_LENGTH, downlink_id, rev, control, due, put_event(changed, None, rev + 1)]
+
+    async def run() -> Any:
+        async with state.reaching():
+            return await state._script("COMMIT", state.keys.commit(), args)
+
+    return asyncio.run(run())
+
+
+@pytest.mark.rule("T3", "X1")
+def test_a_change_worked_out_before_a_move_fell_due_is_refused(redis_url: str) -> None:
+    """Every process plays a timeline's moves itself: a cancel worked out before the
+    downlink's next move fell due by the shared clock, or under a clock set since, is
+    refused (the process works it out again), so no process's answer is ever erased."""
     with MockServer(shared_config(redis_url)) as one, MockServer(shared_config(redis_url)) as two:
         with httpx.Client(base_url=one.base_url, headers=auth(), timeout=10) as a:
             with httpx.Client(base_url=two.base_url, headers=auth(), timeout=10) as b:
                 made = a.post("/downlinks", json=body()).json()
-                # `one` reads the clock an hour ahead of the shared one, as after another
-                # process set the shared clock back and before `one` read that: the moves
-                # it works out by its clock must not be committed.
-                ahead = dict(one.mock.clock.state())
-                ahead["anchor"] = int(ahead["anchor"]) + 3_600_000
-                one.mock.clock.adopt(ahead)
-                back = {"set": format_ms(START_MS), "backwards": True}
-                assert b.post("/__mock/clock", json=back).status_code == 200
-                seen = a.get(f"/downlinks/{made['id']}").json()
-                assert seen["status"] == "PENDING", seen
-                assert [entry["event"] for entry in seen["logs"]] == ["DOWNLINK_ACCEPTED"]
-                assert b.get(f"/downlinks/{made['id']}").json() == seen
-                assert a.get("/__mock/clock").json() == b.get("/__mock/clock").json()
+                timeline = one.mock.progressions.export(made["id"])
+                due = int(timeline["timer"])
+                control = one.mock.state._control_version or b""
+                # By the shared clock (manual, at START_MS) the move is still to come.
+                assert due > START_MS
+                refused = _commit_cancel(one, made["id"], control=control, due=START_MS)
+                assert refused == 0
+                assert _commit_cancel(one, made["id"], control=b"-1", due=due) == 0
+                # `two` sets the clock to the move's instant and shows the move.
+                assert b.post("/__mock/clock", json={"set": format_ms(due)}).status_code == 200
+                moved = b.get(f"/downlinks/{made['id']}").json()
+                assert moved["status"] != "PENDING"
+                # `one`, with the control version it knew, cannot erase it...
+                assert _commit_cancel(one, made["id"], control=control, due=due) == 0
+                # ...and its cancel, worked out again, comes after it.
+                cancelled = a.delete(f"/downlinks/{made['id']}")
+                history = b.get(f"/downlinks/{made['id']}").json()
+                events = [entry["event"] for entry in history["logs"]]
+                assert events[: len(moved["logs"])] == [e["event"] for e in moved["logs"]]
+                if cancelled.status_code == 200:
+                    assert history["status"] == "CANCELLED"
+                assert a.get(f"/downlinks/{made['id']}").json() == history
+
+
+@pytest.mark.rule("T3")
+def test_the_guard_reads_a_running_clock_as_every_process_does(redis_url: str) -> None:
+    config = shared_config(redis_url, clock_mode=ClockMode.SCALED, clock_start=START_MS, speed=10)
+    with MockServer(config) as one:
+        with httpx.Client(base_url=one.base_url, headers=auth(), timeout=10) as a:
+            made = a.post("/downlinks", json=body()).json()
+            control = one.mock.state._control_version or b""
+            now = one.mock.clock.now()
+            # Fallen due a second ago by the scaled clock: refused; due in an hour: not.
+            assert _commit_cancel(one, made["id"], control=control, due=now - 1_000) == 0
+            later = _commit_cancel(one, made["id"], control=control, due=now + 3_600_000)
+            assert isinstance(later, list)
 
 
 @pytest.mark.rule("C6", "M7")
