@@ -4,17 +4,21 @@ Each process keeps a whole copy of the state in its own memory (a `MemoryStore`,
 progressions, the clock), so reads, filters, sorts and pages are answered exactly as by
 one process, by the same code. Redis holds the truth:
 
-- every downlink with its timeline and a revision, in one hash, and the references (C6),
-  the device registry, the control state (clock, scenario, faults) and the journal;
+- every downlink as of its last committed change, with its timeline and a revision, in
+  one hash, and the references (C6), the device registry, the control state (clock,
+  scenario, faults) and the journal;
 - a change log (a stream) of every change, numbered by one counter.
 
-A change is worked out on a private copy of the one downlink it touches (store/redis/play.py)
-and committed by a Lua script only if the downlink's revision is still the one the copy
-was made from (store/redis/scripts.py); the script appends the change to the log in the same
-step. Before each request is answered the process applies the log's new changes (`sync`),
-and then fires the moves that have fallen due (T3): whichever process commits a due move
-first wins, the others' commits are refused and they read the winner's. So a move fires
-once, a cancel racing it gives one history, and a page walk may hop between processes.
+A request's change (a create, a cancel, an M4 move) is worked out on a private copy of the
+one downlink it touches (store/redis/play.py) and committed by a Lua script only if the
+downlink's revision is still the one the copy was made from (store/redis/scripts.py); the
+script appends the change to the log in the same step. Before each request is answered the
+process applies the log's new changes and fires the moves of its timelines that have
+fallen due (T3), in rounds: one script call reads the changes and writes what the
+requests are waiting on (journal entries, creates). A timeline's moves are played by every
+process on its own copy, alike, and never committed; a cancel racing one is refused when
+the move fell due first (`COMMIT`). So a page walk may hop between processes, and every
+process shows one history.
 """
 
 from __future__ import annotations
