@@ -10,9 +10,10 @@ thread. For a workload with a share `s` of writes:
 `c_w` and `c_r` are measured under load with one worker (bench/shared_store.py: the
 workers' and redis-server's CPU seconds over a wrk run, divided by the requests). The
 second terms are the fan-out of writes: every change one worker commits is read from the
-change log and applied by each of the W - 1 others before their next request; `a_w` and
-`a_r` (worker and Redis CPU per change applied) are measured here by letting one `Mock`
-commit creates and another catch up with them. The 2-worker run checks the model (the
+change log and applied by each of the W - 1 others before their next request, and every
+process plays every timeline's moves (they are not committed); `a_w` and `a_r` (worker
+and Redis CPU per create applied, its moves played) are measured here by letting one
+`Mock` commit creates and move the clock past their timelines, and another catch up. The 2-worker run checks the model (the
 predicted and measured per-request costs are printed side by side), and gives a second,
 pessimistic column: its whole extra per request over the 1-worker run, carried on to
 every further worker (on two shared cores that extra also holds what sharing them costs,
@@ -100,19 +101,23 @@ class ModelRow:
 
 
 def measure_fanout(store: str, prefix: str, redis_port: int, changes: int) -> FanOut:
-    """Let one `Mock` commit `changes` creates, then time another catching up with them
-    (its process CPU, and Redis' own execution time of the commands it sent: the CPU
-    clock of /proc ticks too coarsely for these few milliseconds)."""
+    """Let one `Mock` commit `changes` creates and move the shared (manual) clock an hour
+    on, then time another catching up with them: applying the creates and playing every
+    move of their timelines, as each worker does for every downlink (its process CPU, and
+    Redis' own execution time of the commands it sent: the CPU clock of /proc ticks too
+    coarsely for these few milliseconds)."""
     from bench.dataset import OWNER, make_devices
     from bench.shared_procs import command_stats
-    from mock_server.config import MockConfig
+    from mock_server.config import ClockMode, MockConfig
     from mock_server.domain.model import NewDownlink
     from mock_server.mock import Mock
 
     device = make_devices()[0]
 
     async def run() -> FanOut:
-        config = MockConfig(store=store, store_prefix=prefix, scenario="default")
+        config = MockConfig(
+            store=store, store_prefix=prefix, scenario="default", clock_mode=ClockMode.MANUAL
+        )
         writer, reader = Mock(config), Mock(config)
         assert writer.state.shared and reader.state.shared
         await writer.state.sync()
@@ -133,6 +138,7 @@ def measure_fanout(store: str, prefix: str, redis_port: int, changes: int) -> Fa
         )
         for _ in range(changes):
             await writer.state.create(OWNER, new, writer.clock.now())
+        await writer.state.change_clock(lambda clock: clock.advance(3_600_000))
         cpu, before = time.process_time(), command_stats(redis_port)
         await reader.state.sync()
         cpu, after = time.process_time() - cpu, command_stats(redis_port)
@@ -201,8 +207,8 @@ def saturation(scaled: Sequence[Measured], fanout: FanOut) -> list[str]:
     the 2-worker run's costs against the model's."""
     out = [
         f"Fan-out, measured in process over {fanout.changes:,} creates: another worker "
-        f"applies a change in {fanout.worker_us:.0f} us of CPU, Redis executes its reading "
-        f"in {fanout.redis_us:.1f} us."
+        f"applies a create and plays its timeline's moves in {fanout.worker_us:.0f} us of "
+        f"CPU, Redis executes its reading in {fanout.redis_us:.1f} us."
     ]
     measured = {(r.kind, r.workers): r for r in scaled}
     for (kind, count), base in measured.items():

@@ -165,21 +165,30 @@ return redis.call('INCR', KEYS[2])
 """
 
 # M7: append n (cost entry) pairs of ARGV from `first` to the journal (keys jk, costs
-# ck, bytes bk, seq sk). Each entry gets the next seq, as a prefix ("seq|entry"); the
-# oldest go while over the count or the bytes, found from their costs alone (a list of
-# small numbers beside the entries) and dropped with one LTRIM, never read into Lua.
+# ck, bytes bk, seq sk), each with one RPUSH; the seq counts them (an entry's seq is
+# its place: the last one's is the counter). The oldest go while over the count or the
+# bytes, found from their costs alone (a list of small numbers beside the entries) and
+# dropped with one LTRIM, never read into Lua.
 _JOURNAL = """
 local function journal(jk, ck, bk, sk, size, total, first, n)
-  local bytes = tonumber(redis.call('GET', bk) or '0')
+  local entries, costs, added = {}, {}, 0
   for i = first, first + 2 * (n - 1), 2 do
-    local seq = redis.call('INCR', sk)
-    redis.call('RPUSH', jk, seq .. '|' .. ARGV[i + 1])
-    redis.call('RPUSH', ck, ARGV[i])
-    bytes = redis.call('INCRBY', bk, ARGV[i])
+    costs[#costs + 1] = ARGV[i]
+    entries[#entries + 1] = ARGV[i + 1]
+    added = added + tonumber(ARGV[i])
   end
-  local len = redis.call('LLEN', ck)
+  redis.call('RPUSH', jk, unpack(entries))
+  local len = redis.call('RPUSH', ck, unpack(costs))
+  redis.call('INCRBY', sk, n)
+  local bytes = redis.call('INCRBY', bk, added)
   local drop = 0
-  while len - drop > 1 and (len - drop > size or bytes > total) do
+  if len > size then
+    for _, cost in ipairs(redis.call('LPOP', ck, len - size)) do
+      bytes = bytes - tonumber(cost)
+    end
+    drop = len - size
+  end
+  while len - drop > 1 and bytes > total do
     bytes = bytes - tonumber(redis.call('LPOP', ck))
     drop = drop + 1
   end
