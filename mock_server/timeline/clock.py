@@ -35,7 +35,6 @@ class Timer:
     seq: int
     action: Callable[[int], None] = field(compare=False)
     cancelled: bool = field(default=False, compare=False)
-    key: str | None = field(default=None, compare=False)  # the downlink it moves, if any
 
 
 class Clock:
@@ -87,33 +86,12 @@ class Clock:
 
     # -- scheduling --------------------------------------------------------------
 
-    def schedule(self, due: int, action: Callable[[int], None], key: str | None = None) -> Timer:
-        """Run `action(due)` once the clock reaches `due`; `key` names what it moves."""
+    def schedule(self, due: int, action: Callable[[int], None]) -> Timer:
+        """Run `action(due)` once the clock reaches `due`."""
         with self._lock:
-            timer = Timer(due, next(self._seq), action, key=key)
+            timer = Timer(due, next(self._seq), action)
             heapq.heappush(self._timers, (due, timer.seq, timer))
             return timer
-
-    def due_keys(self, limit: int, most: int = 256) -> list[str]:
-        """The keys of the live timers due by `limit`, soonest first, each once, at most
-        `most` of them; nothing fires and nothing is removed (the shared store fires them
-        itself, mock_server/store/redis/)."""
-        timers = self._timers
-        if not timers or timers[0][0] > limit:
-            return []
-        with self._lock:
-            popped: list[tuple[int, int, Timer]] = []
-            keys: dict[str, None] = {}
-            while timers and timers[0][0] <= limit and len(keys) < most:
-                item = heapq.heappop(timers)
-                if item[2].cancelled:
-                    continue  # dropped for good, as `run_due` would
-                popped.append(item)
-                if item[2].key is not None:
-                    keys[item[2].key] = None
-            for item in popped:
-                heapq.heappush(timers, item)
-            return list(keys)
 
     def state(self) -> dict[str, int | float | str | None]:
         """What another process needs to read the same time (the shared clock, M5)."""

@@ -136,7 +136,7 @@ class Progressions:
     def _schedule_next(self, tl: _Timeline, base: int) -> None:
         if tl.index < len(tl.steps):
             due = base + self._delay(tl, tl.steps[tl.index].delay)
-            tl.timer = self.clock.schedule(due, partial(self._fire, tl), tl.dl.id)
+            tl.timer = self.clock.schedule(due, partial(self._fire, tl))
         else:
             tl.timer = None
             if tl.deadline is None:
@@ -201,7 +201,7 @@ class Progressions:
         timeout = tl.dl.feedback_timeout_ms or tl.progression.feedback_timeout_ms
         if timeout and tl.deadline is None:
             due = tl.dl.modified_at + timeout
-            tl.deadline = self.clock.schedule(due, partial(self._expire, tl), tl.dl.id)
+            tl.deadline = self.clock.schedule(due, partial(self._expire, tl))
 
     def _disarm(self, tl: _Timeline) -> None:
         if tl.deadline is not None:
@@ -292,10 +292,10 @@ class Progressions:
         self.live += 1
         self._timelines[dl.id] = tl
         if state["timer"] is not None:
-            tl.timer = self.clock.schedule(int(state["timer"]), partial(self._fire, tl), dl.id)
+            tl.timer = self.clock.schedule(int(state["timer"]), partial(self._fire, tl))
         if state["deadline"] is not None:
             due = int(state["deadline"])
-            tl.deadline = self.clock.schedule(due, partial(self._expire, tl), dl.id)
+            tl.deadline = self.clock.schedule(due, partial(self._expire, tl))
 
     def forget(self, downlink_id: str) -> None:
         """End the downlink's timeline here, if it has one, changing nothing stored."""

@@ -5,6 +5,7 @@ move, played by every process itself, may have overtaken."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -66,6 +67,49 @@ def test_a_change_worked_out_before_a_move_fell_due_is_refused(redis_url: str) -
                 if cancelled.status_code == 200:
                     assert history["status"] == "CANCELLED"
                 assert a.get(f"/downlinks/{made['id']}").json() == history
+
+
+UNSEEDED = """
+name: unseeded-luck
+description: Each try fails by chance and is retried after a random wait; no seed.
+progressions:
+  flaky:
+    steps:
+      - {after: 200ms, to: EXECUTING}
+      - {after: 300ms, to: SENT_TO_CARRIER}
+      - {after: 1s, to: RETRY, errorCode: NETWORK_ERROR, chance: 0.5}
+      - {after: 1s, to: DELIVERED}
+    retrySteps:
+      - after: {min: 5s, max: 20s}
+        to: EXECUTING
+      - {after: 300ms, to: SENT_TO_CARRIER}
+      - {after: 1s, to: RETRY, errorCode: NETWORK_ERROR, chance: 0.5}
+      - {after: 1s, to: DELIVERED}
+"""
+
+
+@pytest.mark.rule("S3", "S4", "T3")
+def test_every_process_plays_an_unseeded_timeline_alike(redis_url: str, tmp_path: Path) -> None:
+    """A timeline's moves are not committed: each process plays them, and draws alike
+    (each timeline has a key of its own), so every process shows the same history."""
+    scenario = tmp_path / "unseeded.yaml"
+    scenario.write_text(UNSEEDED)
+    config = shared_config(redis_url, scenario=str(scenario))
+    with MockServer(config) as one, MockServer(config) as two:
+        with httpx.Client(base_url=one.base_url, headers=auth(), timeout=10) as a:
+            with httpx.Client(base_url=two.base_url, headers=auth(), timeout=10) as b:
+                ids = [
+                    a.post("/downlinks", json=body(retryLimit=3)).json()["id"] for _ in range(40)
+                ]
+                for step in ("PT1S", "PT2S", "PT30S", "PT10M"):
+                    client = a if step == "PT2S" else b
+                    assert client.post("/__mock/clock", json={"advance": step}).status_code == 200
+                    seen_a = [a.get(f"/downlinks/{i}").json() for i in ids]
+                    seen_b = [b.get(f"/downlinks/{i}").json() for i in ids]
+                    assert seen_a == seen_b
+                histories = {tuple(e["event"] for e in dl["logs"]) for dl in seen_a}
+                assert len(histories) > 1  # the draws differ between downlinks
+                assert {dl["status"] for dl in seen_a} <= {"DELIVERED", "FAILED"}
 
 
 @pytest.mark.rule("T3")
