@@ -4,8 +4,8 @@ atomically: no other client's command runs in between).
 Every change is also appended to the change log (a Redis stream) with a sequence number
 from one counter, so each process applies the changes in one order and notices a gap; a
 script that logged a change answers [seq, log id], so the process that made the change
-applies it without reading it back.
-Keys are passed in KEYS in the order `Keys.for_script` lists them.
+applies it without reading it back. Each script names, above it, the KEYS it takes in
+order (`Keys.changes`, `Keys.commit` and `Keys.round` in store/redis/link.py list them).
 """
 
 from __future__ import annotations
