@@ -17,7 +17,7 @@ from typing import Any, cast
 
 from mock_server.config import ClockMode
 from mock_server.domain import lifecycle
-from mock_server.domain.model import Downlink, LogEntry, Status
+from mock_server.domain.model import Downlink, Status
 from mock_server.store.base import Store
 from mock_server.store.redis.codec import dump_downlink, load_downlink
 from mock_server.timeline.clock import Clock
@@ -27,33 +27,13 @@ from mock_server.timeline.scenarios import Scenario
 __all__ = ["copy_downlink", "play_start", "play_cancel", "play_move"]
 
 
-class _LoneStore:
-    """The store the progression engine sees while it plays one downlink: each change is
-    judged by the lifecycle and written into that downlink only."""
+class _Unwritten:
+    """The store the progression engine holds while it starts a timeline here: starting
+    only chooses the progression and schedules its first step (the engine's clock is
+    never run), so nothing is ever written to it; the engine takes its lock."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.version = 0
-
-    def transition(
-        self,
-        dl: Downlink,
-        target: Status,
-        at: int,
-        *,
-        error_code: str | None = None,
-        parts: int | None = None,
-        entries: list[LogEntry] | None = None,
-    ) -> Downlink:
-        change = lifecycle.plan_move(
-            dl, target, at, error_code=error_code, parts=parts, entries=entries
-        )
-        lifecycle.apply(dl, change)
-        return dl
-
-    def append_logs(self, dl: Downlink, entries: list[LogEntry], at: int) -> Downlink:
-        lifecycle.apply(dl, lifecycle.plan_append(dl, entries, at))
-        return dl
 
 
 def copy_downlink(dl: Downlink) -> Downlink:
@@ -63,7 +43,7 @@ def copy_downlink(dl: Downlink) -> Downlink:
 
 def _engine(now: int, scenario: Scenario) -> Progressions:
     clock = Clock(ClockMode.MANUAL, now)
-    return Progressions(clock, cast(Store, _LoneStore()), scenario)
+    return Progressions(clock, cast(Store, _Unwritten()), scenario)
 
 
 def play_start(dl: Downlink, scenario: Scenario, ordinal: int | None) -> dict[str, Any] | None:
@@ -77,12 +57,19 @@ def play_start(dl: Downlink, scenario: Scenario, ordinal: int | None) -> dict[st
     return engine.export(dl.id)
 
 
+def _moved(dl: Downlink, target: Status, at: int, error_code: str | None = None) -> Downlink:
+    """A copy of `dl` moved to `target` as the lifecycle allows (S1, S2, T2)."""
+    copy = copy_downlink(dl)
+    lifecycle.apply(copy, lifecycle.plan_move(copy, target, at, error_code=error_code))
+    return copy
+
+
 def play_cancel(dl: Downlink, forced: bool, at: int) -> Downlink:
     """X1-X4 on a copy: NotCancellable (409) when the rule refuses."""
     lifecycle.check_cancel(dl.status, forced)
-    return _LoneStore().transition(copy_downlink(dl), Status.CANCELLED, at)
+    return _moved(dl, Status.CANCELLED, at)
 
 
 def play_move(dl: Downlink, target: Status, at: int, error_code: str | None) -> Downlink:
     """M4 on a copy: IllegalMove (409) when S1 forbids it."""
-    return _LoneStore().transition(copy_downlink(dl), target, at, error_code=error_code)
+    return _moved(dl, target, at, error_code)
