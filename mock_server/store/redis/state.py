@@ -59,12 +59,12 @@ class RedisStore(Replica):
         await self.sync()
         return result
 
-    async def _commit(self, name: str, args: list[Any], event: bytes, own: Own) -> Any:
-        """Run a change script whose last argument is `event` (the put of `own`); a
-        logged change is applied to this process's copy before this returns. The
-        script's answer."""
+    async def _commit(self, args: list[Any], event: bytes, own: Own) -> Any:
+        """Run the `COMMIT` script with `args` and `event` (the put of `own`); a logged
+        change is applied to this process's copy before this returns. The script's
+        answer."""
         async with self.reaching():
-            result = await self._script(name, self.keys.commit(), [*args, event])
+            result = await self._script("COMMIT", self.keys.commit(), [*args, event])
         if isinstance(result, list):
             await self.adopt_commit(result, event, own)
         return result
@@ -119,7 +119,7 @@ class RedisStore(Replica):
             event = put_event(changed, timeline, rev + 1)
             own = (downlink_id, rev + 1, changed, timeline)
             args = [LOG_LENGTH, downlink_id, rev, self._control_version or b"", next_due]
-            done = await self._commit("COMMIT", args, event, own)
+            done = await self._commit(args, event, own)
             if done:
                 return mock.store.find(downlink_id) or changed
             await self.sync()  # another process changed it first: work it out again
